@@ -1,0 +1,186 @@
+"""Loading one source kind: pending files → ``raw.<table>``, ``ops.rejected_rows``, ``ops.parse_warnings``.
+
+``parse_file`` turns one file into a ``FileResult`` (pure, no database); ``load_source`` writes
+the results of every pending file of a kind, one transaction per file, so a run that fails half
+way leaves every file either fully loaded or still pending. The raw tables' DDL is derived from
+the column maps, so a new column is a YAML change.
+
+What does not belong here: header and cell rules (``spreadsheet.py``, ``rows.py``), which file
+is current (dbt), Dagster.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from ingestion.column_maps import SourceMap, source_map
+from ingestion.manifest import ensure_schema, pending
+from ingestion.normalize import date_in_text, month_in_text, year_in_text
+from ingestion.rows import Parsed, RowError, parse_table, reject_duplicate_keys
+from ingestion.spreadsheet import FileRefused, locate_table, read_grids
+
+LINEAGE = {"file_sha256": "varchar", "sheet": "varchar", "row_number": "integer"}
+_SQL_TYPES = {"int": "bigint", "measure": "double", "ratio": "double", "date": "date", "month": "date",
+              "quarter": "date", "year": "integer"}
+
+
+def raw_columns(smap: SourceMap) -> dict[str, str]:
+    """Canonical raw columns and their SQL types, in column-map order (lineage and extras apart)."""
+    cols: dict[str, str] = {}
+    for col in smap.columns.values():
+        if col.type == "capital":
+            cols.update({f"{col.name}_amount": "double", f"{col.name}_currency": "varchar",
+                         f"{col.name}_cny": "double"})
+            continue
+        cols[col.name] = _SQL_TYPES.get(col.type, "varchar")
+        if col.keep_raw_as:
+            cols[col.keep_raw_as] = "varchar"
+    return cols
+
+
+def raw_ddl(smap: SourceMap) -> str:
+    cols = {**LINEAGE, **raw_columns(smap), "extras": "varchar"}
+    body = ",\n    ".join(f"{name} {sql_type}" for name, sql_type in cols.items())
+    return f"create schema if not exists raw;\ncreate table if not exists raw.{smap.table} (\n    {body}\n);"
+
+
+@dataclass
+class FileResult:
+    status: str                         # loaded / rejected
+    reason: str | None = None
+    period: str | None = None
+    parsed: Parsed = field(default_factory=Parsed)
+    sheets: dict[str, str] = field(default_factory=dict)
+
+
+def _period_default(smap: SourceMap, title: str, file_name: str):
+    kind = smap.period["kind"]
+    if kind == "month":
+        found = smap.period.get("from_title") and month_in_text(title)
+        return found or (smap.period.get("from_file_name") and month_in_text(file_name, file_name=True)) or None
+    if kind == "year":
+        found = smap.period.get("from_title") and year_in_text(title)
+        return found or (smap.period.get("from_file_name") and year_in_text(file_name)) or None
+    if kind == "date":
+        return (smap.period.get("from_file_name") and date_in_text(file_name)) or None
+    return None
+
+
+def _period_text(smap: SourceMap, records: list[dict]) -> str | None:
+    values = sorted({r[smap.period["column"]] for r in records if r.get(smap.period["column"]) is not None})
+    if not values or smap.period["kind"] == "quarter":
+        return None
+    if smap.period["kind"] == "month":
+        return ",".join(v.strftime("%Y-%m") for v in values)
+    return ",".join(str(v) for v in values)
+
+
+def parse_file(kind: str, path: Path) -> FileResult:
+    """Read and parse one file of a source kind. Never raises for bad content: refuses instead."""
+    smap = source_map(kind)
+    result = FileResult(status="loaded")
+    try:
+        grids = read_grids(path)
+        parsed = result.parsed
+        data_sheets = 0
+        for grid in grids:
+            label = grid.sheet or "(file)"
+            table = locate_table(grid, smap)
+            if table is None:
+                if grid.sheet is None:
+                    keys = "; ".join(f"{c.name} ({' / '.join(c.aliases[:3])})" for c in smap.required)
+                    raise FileRefused("no_header", f"no header row naming {keys} in the first rows: "
+                                      "check the columns against the template")
+                result.sheets[label] = "skipped: no header of this source"
+                continue
+            if table.problems:
+                raise FileRefused("ambiguous_header", f"sheet {label}: " + "; ".join(table.problems))
+            missing_period = smap.period["column"] not in table.mapped
+            default = _period_default(smap, table.title, path.name)
+            if missing_period and default is None and smap.period["kind"] in ("month", "year", "date"):
+                what = {"month": "report month", "year": "plan year", "date": "snapshot date"}[smap.period["kind"]]
+                raise FileRefused("no_period", f"sheet {label}: no {what} in a column, the title or the file name "
+                                  f"('{path.name}'): add it to the title (e.g. 2024年3月) or the file name")
+            try:
+                parse_table(smap, table, default, parsed)
+            except RowError as exc:  # a header-level problem, e.g. an unknown unit
+                raise FileRefused(exc.code, f"sheet {label}: {exc}") from None
+            result.sheets[label] = "data"
+            data_sheets += 1
+        if data_sheets == 0:
+            raise FileRefused("no_data_sheet", "no sheet has a header of this source ("
+                              + ", ".join(f"{n}: {s}" for n, s in result.sheets.items()) + ")")
+        reject_duplicate_keys(smap, parsed)
+        result.period = _period_text(smap, parsed.records)
+    except FileRefused as exc:
+        return FileResult(status="rejected", reason=f"{exc.code}: {exc}", sheets=result.sheets)
+    return result
+
+
+def _frame(smap: SourceMap, sha: str, records: list[dict]) -> pd.DataFrame:
+    cols = list(LINEAGE) + list(raw_columns(smap)) + ["extras"]
+    frame = pd.DataFrame.from_records(records, columns=cols) if records else pd.DataFrame(columns=cols)
+    frame["file_sha256"] = sha
+    return frame.astype(object).where(frame.notna(), None)
+
+
+def write_result(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: str, result: FileResult) -> None:
+    """Write one file's result in one transaction (replacing any earlier partial attempt)."""
+    smap = source_map(kind)
+    p = result.parsed
+    con.execute("begin transaction")
+    try:
+        con.execute(f"delete from raw.{smap.table} where file_sha256 = ?", [sha])
+        con.execute("delete from ops.rejected_rows where file_sha256 = ? and path = ?", [sha, rel_path])
+        con.execute("delete from ops.parse_warnings where file_sha256 = ? and path = ?", [sha, rel_path])
+        if result.status == "loaded" and p.records:
+            frame = _frame(smap, sha, p.records)  # noqa: F841 (read by DuckDB's replacement scan)
+            con.execute(f"insert into raw.{smap.table} by name select * from frame")
+        if p.rejections:
+            con.executemany("insert into ops.rejected_rows values (?, ?, ?, ?, ?, ?, ?)", [
+                (sha, rel_path, r.sheet, r.row_number, json.dumps(r.raw_values, ensure_ascii=False),
+                 r.reason_code, r.message) for r in p.rejections])
+        if p.warnings:
+            con.executemany("insert into ops.parse_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", [
+                (sha, rel_path, w.sheet, w.row_number, w.column_name, w.raw_value, w.warning_code, w.message)
+                for w in p.warnings])
+        loaded = len(p.records) if result.status == "loaded" else 0
+        con.execute(
+            "update ops.file_manifest set status = ?, reason = ?, period = ?, rows_read = ?, rows_loaded = ?, "
+            "rows_rejected = ?, rows_skipped = ?, sheets = ? where file_sha256 = ? and path = ?",
+            [result.status, result.reason, result.period,
+             p.rows_read if result.status == "loaded" else None, loaded if result.status == "loaded" else None,
+             len(p.rejections) if result.status == "loaded" else None,
+             p.rows_skipped if result.status == "loaded" else None,
+             json.dumps(result.sheets, ensure_ascii=False) if result.sheets else None, sha, rel_path])
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    from ingestion.column_maps import SOURCE_KINDS
+    ensure_schema(con)
+    for kind in SOURCE_KINDS:
+        con.execute(raw_ddl(source_map(kind)))
+
+
+def load_source(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str) -> dict:
+    """Load every pending file of a kind; returns a summary for the orchestration's metadata."""
+    ensure_raw_tables(con)
+    summary = {"files_loaded": 0, "files_rejected": 0, "rows_loaded": 0, "rows_rejected": 0, "warnings": 0}
+    for sha, rel_path in pending(con, kind):
+        result = parse_file(kind, inbox / rel_path)
+        write_result(con, kind, sha, rel_path, result)
+        summary["files_loaded" if result.status == "loaded" else "files_rejected"] += 1
+        if result.status == "loaded":
+            summary["rows_loaded"] += len(result.parsed.records)
+            summary["rows_rejected"] += len(result.parsed.rejections)
+            summary["warnings"] += len(result.parsed.warnings)
+    return summary
+

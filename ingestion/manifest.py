@@ -1,0 +1,137 @@
+"""The file manifest: every file ever seen in the inbox, in delivery order, with its fate.
+
+``register_inbox`` hashes the inbox, records new (path, sha256) pairs in ``ops.file_manifest``
+in delivery order (first seen run, then modification time, then name), refuses files that are
+outside the known folders, of another extension or empty, and marks byte-identical copies as
+duplicates. Files it leaves ``pending`` are for the source loaders (``load.py``).
+
+What does not belong here: reading file contents (``spreadsheet.py``), supersession (dbt).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+SOURCE_FOLDERS = {
+    "bureau/dc_ledger": ("dc_ledger", (".xlsx", ".csv")),
+    "bureau/projects": ("projects", (".xlsx", ".csv")),
+    "bureau/economics": ("economics", (".xlsx", ".csv")),
+    "bureau/plans": ("plans", (".xlsx", ".csv")),
+    "registry": ("registry", (".csv", ".jsonl")),
+    "power": ("power", (".csv", ".xlsx")),
+}
+
+MANIFEST_DDL = """
+create schema if not exists ops;
+create table if not exists ops.file_manifest (
+    file_sha256 varchar not null, path varchar not null, source_kind varchar, bytes bigint,
+    modified_at timestamp, received_at timestamp, delivery_seq bigint not null,
+    status varchar not null, reason varchar, period varchar,
+    rows_read bigint, rows_loaded bigint, rows_rejected bigint, rows_skipped bigint, sheets varchar,
+    primary key (path, file_sha256)
+);
+create table if not exists ops.rejected_rows (
+    file_sha256 varchar, path varchar, sheet varchar, row_number integer, raw_values varchar,
+    reason_code varchar, message varchar
+);
+create table if not exists ops.parse_warnings (
+    file_sha256 varchar, path varchar, sheet varchar, row_number integer, column_name varchar,
+    raw_value varchar, warning_code varchar, message varchar
+);
+create table if not exists ops.check_results (
+    check_name varchar, asset varchar, passed boolean, severity varchar, observed_value varchar,
+    failing_sample varchar, run_id varchar, checked_at timestamp
+);
+"""
+
+
+@dataclass(frozen=True)
+class InboxFile:
+    path: str          # relative, '/' separated
+    sha256: str
+    bytes: int
+    modified_at: dt.datetime
+
+
+def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def classify(rel_path: str) -> tuple[str | None, str | None]:
+    """(source kind, refusal reason or None) from the folder and extension of a path."""
+    folder, _, name = rel_path.rpartition("/")
+    entry = SOURCE_FOLDERS.get(folder)
+    if entry is None:
+        known = ", ".join(f"{k}/" for k in SOURCE_FOLDERS)
+        return None, f"'{folder or '.'}' is not an inbox folder ({known}): move the file into the folder of its kind"
+    kind, extensions = entry
+    if name.startswith("~$"):
+        return kind, "an Excel lock file (the workbook was open when copied): deliver the workbook itself"
+    suffix = Path(name).suffix.lower()
+    if suffix not in extensions:
+        return kind, f"'{suffix or 'no extension'}' files are not read in {folder}/ (expected {', '.join(extensions)})"
+    return kind, None
+
+
+def scan(inbox: Path) -> list[InboxFile]:
+    files = []
+    for p in sorted(inbox.rglob("*")):
+        if p.is_file():
+            st = p.stat()
+            files.append(InboxFile(p.relative_to(inbox).as_posix(), sha256_of(p), st.st_size,
+                                   dt.datetime.fromtimestamp(st.st_mtime)))
+    return files
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(MANIFEST_DDL)
+
+
+def register_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, now: dt.datetime | None = None) -> dict:
+    """Record the inbox's new files; returns counts by status of the newly seen files."""
+    ensure_schema(con)
+    now = now or dt.datetime.now()
+    known = set(con.execute("select path, file_sha256 from ops.file_manifest").fetchall())
+    first_path = dict(con.execute(
+        "select file_sha256, arg_min(path, delivery_seq) from ops.file_manifest "
+        "where status <> 'rejected' group by 1").fetchall())
+    seq = con.execute("select coalesce(max(delivery_seq), 0) from ops.file_manifest").fetchone()[0]
+    new = [f for f in scan(inbox) if (f.path, f.sha256) not in known]
+    new.sort(key=lambda f: (f.modified_at, Path(f.path).name, f.path))
+    counts: dict[str, int] = {}
+    rows = []
+    for f in new:
+        seq += 1
+        kind, refusal = classify(f.path)
+        if refusal is None and f.bytes == 0:
+            refusal = "the file is empty (0 bytes): deliver it again"
+        if refusal is not None:
+            status, reason = "rejected", refusal
+        elif f.sha256 in first_path:
+            status, reason = "duplicate", f"same bytes as '{first_path[f.sha256]}', delivered earlier: nothing added"
+        else:
+            status, reason = "pending", None
+            first_path[f.sha256] = f.path
+        counts[status] = counts.get(status, 0) + 1
+        rows.append((f.sha256, f.path, kind, f.bytes, f.modified_at, now, seq, status, reason))
+    if rows:
+        con.executemany(
+            "insert into ops.file_manifest (file_sha256, path, source_kind, bytes, modified_at, received_at, "
+            "delivery_seq, status, reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    return counts
+
+
+def pending(con: duckdb.DuckDBPyConnection, kind: str) -> list[tuple[str, str]]:
+    """(sha256, path) of the files of a kind still to load, in delivery order."""
+    ensure_schema(con)
+    return con.execute(
+        "select file_sha256, path from ops.file_manifest where source_kind = ? and status = 'pending' "
+        "order by delivery_seq", [kind]).fetchall()
