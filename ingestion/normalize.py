@@ -156,7 +156,7 @@ def parse_month(value) -> dt.date | None:
 _CN_QUARTER = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
 _QUARTER_RANGES = {(1, 3): 1, (4, 6): 2, (7, 9): 3, (10, 12): 4}
 _Q_PATTERNS = [
-    re.compile(r"^(?P<y>\d{4})[-年]?Q(?P<q>[1-4])$", re.I),
+    re.compile(r"^(?P<y>\d{4})[-年]?Q(?P<q>[1-4])$", re.IGNORECASE),
     re.compile(r"^(?P<y>\d{4})年第?(?P<q>[一二三四1-4])季度?$"),
 ]
 _RANGE = re.compile(r"^(?P<y>\d{4})年(?P<a>\d{1,2})[-~至](?P<b>\d{1,2})月$")

@@ -9,15 +9,22 @@ What does not belong here: reading files (``spreadsheet.py``), rules across file
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from ingestion.column_maps import Column, SourceMap, common, header_key, units
-from ingestion.normalize import (CellError, clean_text, parse_date, parse_int, parse_month,
-                                 parse_number, parse_quarter, squeeze)
+from ingestion.normalize import (
+    CellError,
+    clean_text,
+    parse_date,
+    parse_int,
+    parse_month,
+    parse_number,
+    parse_quarter,
+    squeeze,
+)
 from ingestion.spreadsheet import HeaderCell, Table, row_kind, total_level
 from ingestion.uscc import check_uscc
 
@@ -149,7 +156,7 @@ class Converter:
                 return {name: v}
             if t == "int":
                 number = parse_int(value)
-                return {name: None if number is None else int(round(number * self.scale[name]))}
+                return {name: None if number is None else round(number * self.scale[name])}
             if t == "measure":
                 number, percent = parse_number(value)
                 if number is None:
@@ -229,7 +236,7 @@ class Converter:
 
 
 def _nulls(smap: SourceMap) -> dict:
-    out = {}
+    out: dict = {"extras": None}
     for col in smap.columns.values():
         if col.type == "capital":
             out.update({f"{col.name}_amount": None, f"{col.name}_currency": None, f"{col.name}_cny": None})

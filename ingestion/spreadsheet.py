@@ -22,7 +22,7 @@ from pathlib import Path
 
 import python_calamine
 
-from ingestion.column_maps import SourceMap, common, header_key, units
+from ingestion.column_maps import SourceMap, common, header_key
 from ingestion.normalize import clean_text, squeeze
 
 
@@ -135,20 +135,21 @@ class Table:
 
 
 def split_unit(header: str) -> tuple[str, str | None]:
-    """``计划总投资（亿元）`` → (``计划总投资``, ``亿元``); a bracket that is no unit stays in the base."""
+    """``计划总投资（亿元）`` → (``计划总投资``, ``亿元``): a trailing bracket is read as the unit."""
     text = squeeze(header) or ""
     m = _UNIT_IN_HEADER.match(text)
     if m and m["base"]:
-        unit = m["unit"]
-        known = {u for table in units().values() for u in table}
-        if header_key(unit) in known or "/" in unit or unit == "%":
-            return m["base"], unit
+        return m["base"], m["unit"]
     return text, None
 
 
 def _match(smap: SourceMap, text: str) -> tuple[str | None, str | None]:
+    """Canonical column and unit of a header; a bracket that is part of an alias is no unit."""
     base, unit = split_unit(text)
-    return smap.alias_index.get(header_key(base)), unit
+    column = smap.alias_index.get(header_key(base))
+    if column is None and unit is not None:
+        column, unit = smap.alias_index.get(header_key(text)), None
+    return column, unit
 
 
 def _header_candidates(top: list, below: list | None) -> list[str]:

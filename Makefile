@@ -1,0 +1,41 @@
+# The project's commands. `make run` and `make test` are the two a newcomer needs (see README).
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+VENV := .venv
+PY := $(VENV)/bin/python
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export GX_ANALYTICS_ENABLED := false
+export DAGSTER_DISABLE_TELEMETRY := true
+
+.PHONY: setup run test ui docs bench sample clean
+
+setup: $(VENV)/.installed
+
+# uv lives in its own small venv (.uv) and installs the locked stack into .venv.
+$(VENV)/.installed: pyproject.toml uv.lock
+	@test -x .uv/bin/uv || ($(PYTHON) -m venv .uv && .uv/bin/pip install --quiet uv==$(UV_VERSION))
+	UV_PROJECT_ENVIRONMENT=$(VENV) .uv/bin/uv sync --frozen --quiet --python $(PYTHON)
+	@touch $@
+
+run: setup   ## set up, write the sample inbox if absent, run the whole pipeline, publish
+	$(PY) -m orchestration.cli run
+
+test: setup  ## set up, then the whole test suite
+	$(PY) -m pytest
+
+ui: setup    ## Dagster UI on http://127.0.0.1:3000
+	@mkdir -p $${DCW_WAREHOUSE:-warehouse}/.dagster_home
+	DAGSTER_HOME=$$(cd $${DCW_WAREHOUSE:-warehouse} && pwd)/.dagster_home $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+docs: setup  ## dbt docs with the lineage graph, as one static page: warehouse/docs/index.html
+	$(PY) -m orchestration.docs
+
+bench: setup ## benchmark at several scales: bench/results/latest.json
+	$(PY) bench/run.py
+
+sample: setup ## (re)write the sample inbox into sample_inbox/
+	rm -rf sample_inbox && $(PY) -m ingestion.sample --out sample_inbox
+
+clean:
+	rm -rf warehouse sample_inbox dbt_project/target dbt_project/logs

@@ -1,0 +1,62 @@
+"""Ingestion assets: register the inbox, then load each source kind into ``raw.*``.
+
+Thin glue over ``ingestion/``: the parsing and the row rules live there.
+"""
+from __future__ import annotations
+
+import dagster as dg
+
+from ingestion.column_maps import SOURCE_KINDS, source_map
+from ingestion.load import load_source
+from ingestion.manifest import register_inbox
+from orchestration.resources import Warehouse
+
+WORKING_DB_POOL = "working_duckdb"  # every writer of the working file shares this pool (limit 1)
+
+
+@dg.asset(
+    key=["ops", "file_manifest"],
+    group_name="ingestion",
+    kinds={"python", "duckdb"},
+    owners=["team:data-engineering"],
+    pool=WORKING_DB_POOL,
+    description="Registers every file of the inbox in ops.file_manifest in delivery order; refuses "
+                "files outside the known folders, of another extension or empty; marks byte-identical "
+                "copies as duplicates.",
+)
+def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    if not warehouse.inbox_path.is_dir():
+        raise dg.Failure(f"the inbox {warehouse.inbox_path} does not exist: set DCW_INBOX to the inbox folder")
+    with warehouse.connect() as con:
+        counts = register_inbox(con, warehouse.inbox_path)
+        total = con.execute("select count(*) from ops.file_manifest").fetchone()[0]
+    context.log.info(f"new files by status: {counts}")
+    return dg.MaterializeResult(metadata={"new_files": sum(counts.values()), "files_ever_seen": total,
+                                          **{f"new_{k}": v for k, v in counts.items()}})
+
+
+def _raw_asset(kind: str) -> dg.AssetsDefinition:
+    smap = source_map(kind)
+
+    @dg.asset(
+        name=smap.table,
+        key_prefix=["raw"],
+        deps=[inbox_manifest],
+        group_name="ingestion",
+        kinds={"python", "duckdb"},
+        owners=["team:data-engineering"],
+        pool=WORKING_DB_POOL,
+        description=f"raw.{smap.table}: every loaded {kind} file's rows, parsed to canonical columns and units, "
+                    "with file sha256, sheet and row number. Refused rows go to ops.rejected_rows.",
+    )
+    def _load(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+        with warehouse.connect() as con:
+            summary = load_source(con, warehouse.inbox_path, kind)
+            rows = con.execute(f"select count(*) from raw.{smap.table}").fetchone()[0]
+        context.log.info(f"{kind}: {summary}")
+        return dg.MaterializeResult(metadata={**summary, "dagster/row_count": rows})
+
+    return _load
+
+
+raw_assets = [_raw_asset(kind) for kind in SOURCE_KINDS]

@@ -1,0 +1,33 @@
+"""The publish asset: after every blocking check of the run passed, swap in a new published.duckdb."""
+from __future__ import annotations
+
+import dagster as dg
+
+from orchestration.assets.dbt import warehouse_models
+from orchestration.assets.ingestion import WORKING_DB_POOL
+from orchestration.publish import PublicationRefused, publish
+from orchestration.resources import Warehouse
+
+PUBLISHED_INPUTS = [key for key in warehouse_models.keys if key.path[0] in ("marts", "audit")]
+
+
+@dg.asset(
+    key=["published", "warehouse"],
+    deps=PUBLISHED_INPUTS,
+    group_name="publish",
+    kinds={"duckdb"},
+    owners=["team:data-engineering"],
+    pool=WORKING_DB_POOL,
+    description="published.duckdb: the marts and audit schemas of a fully checked warehouse, replaced "
+                "atomically. BI tools and auditors read this file and nothing else.",
+)
+def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
+    try:
+        counts = publish(warehouse.working_db, warehouse.published_db, context.run_id)
+    except PublicationRefused as exc:
+        raise dg.Failure(f"nothing published: {exc}. The previous {warehouse.published_db} is unchanged.") from None
+    context.log.info(f"published {warehouse.published_db}")
+    return dg.MaterializeResult(metadata={
+        "path": dg.MetadataValue.path(str(warehouse.published_db)),
+        "tables": dg.MetadataValue.json(counts),
+    })

@@ -1,0 +1,90 @@
+"""Command line of the project: ``python -m orchestration.cli run|summary``.
+
+``run`` writes the bundled sample inbox when ``DCW_INBOX`` is unset and the sample is absent,
+materialises every asset in-process against a persistent Dagster instance (so the UI shows the
+runs), and prints where the published file is with a short summary. Exit status 1 when the run
+failed; the last lines then say which check blocked and where to look.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from orchestration.resources import DEFAULT_INBOX, PROJECT_ROOT, inbox_from_env, warehouse_from_env
+
+
+def ensure_sample_inbox() -> None:
+    if os.environ.get("DCW_INBOX") or DEFAULT_INBOX.exists():
+        return
+    from ingestion.sample import generate
+
+    print(f"writing the sample inbox to {DEFAULT_INBOX}")
+    generate(DEFAULT_INBOX)
+
+
+def summary(published: Path) -> str:
+    import duckdb
+
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        lines = [f"published warehouse: {published}"]
+        for schema, table in con.execute("select table_schema, table_name from information_schema.tables "
+                                         "order by 1, 2").fetchall():
+            n = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
+            lines.append(f"  {schema}.{table:<28} {n:>8} rows")
+        run_id = con.execute("select run_id from audit.publication").fetchone()[0]
+        passed, total = con.execute("select count(*) filter (where passed), count(*) from audit.check_results "
+                                    "where run_id = ?", [run_id]).fetchone()
+        statuses = con.execute("select status, count(*) from audit.file_manifest group by 1 order by 1").fetchall()
+        lines.append(f"checks of this run: {passed} of {total} passed")
+        lines.append("files: " + ", ".join(f"{n} {s}" for s, n in statuses))
+        return "\n".join(lines)
+    finally:
+        con.close()
+
+
+def run() -> int:
+    started = time.monotonic()
+    ensure_sample_inbox()
+    os.environ.setdefault("DAGSTER_HOME", str(warehouse_from_env() / ".dagster_home"))
+    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    import dagster as dg
+
+    from orchestration.definitions import PIPELINE_JOB, build_definitions
+
+    print(f"inbox: {inbox_from_env()}\nwarehouse: {warehouse_from_env()}")
+    defs = build_definitions()
+    job = defs.resolve_job_def(PIPELINE_JOB)
+    result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False)
+    published = warehouse_from_env() / "published.duckdb"
+    if not result.success:
+        print("\nRUN FAILED: nothing new was published.", file=sys.stderr)
+        for event in result.all_events:
+            if event.is_step_failure:
+                err = event.step_failure_data.error
+                print(f"- step {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr)
+        print(f"The previous publication (if any) is unchanged: {published}\n"
+              "Look at audit.check_results / ops.check_results in the working file, or run `make ui`.",
+              file=sys.stderr)
+        return 1
+    print(summary(published))
+    print(f"done in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__)
+    parser.add_argument("command", choices=["run", "summary"])
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run()
+    print(summary(warehouse_from_env() / "published.duckdb"))
+    return 0
+
+
+if __name__ == "__main__":
+    os.chdir(PROJECT_ROOT)
+    sys.exit(main())

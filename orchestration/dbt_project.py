@@ -1,0 +1,68 @@
+"""The dbt project as Dagster sees it: location, manifest preparation, and the key translator.
+
+The manifest is prepared once (``dbt parse``) when it is missing or older than the project's
+files, never per asset.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+
+from orchestration.resources import PROJECT_ROOT
+
+DBT_DIR = PROJECT_ROOT / "dbt_project"
+DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
+DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+
+LAYER_OF_FOLDER = {"staging": "staging", "intermediate": "intermediate", "core": "core",
+                   "business": "marts", "audit": "audit"}
+
+
+def _newest_source_mtime() -> float:
+    files = [p for d in ("models", "macros", "tests", "seeds", "snapshots") for p in (DBT_DIR / d).rglob("*")
+             if p.is_file()]
+    files += [DBT_DIR / "dbt_project.yml", DBT_DIR / "profiles.yml"]
+    return max(p.stat().st_mtime for p in files if p.exists())
+
+
+def ensure_manifest() -> Path:
+    """Run ``dbt parse`` when target/manifest.json is missing or stale; return its path."""
+    manifest = DBT_PROJECT.manifest_path
+    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        done = subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_DIR),
+                               "--profiles-dir", str(DBT_DIR)], env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
+    return manifest
+
+
+class Translator(DagsterDbtTranslator):
+    """Keys are [schema, model name]; groups are the layers (staging, intermediate, core, marts, audit)."""
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key maps to ingestion
+        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get("schema")
+        return dg.AssetKey([schema, dbt_resource_props["name"]])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        fqn = dbt_resource_props.get("fqn", [])
+        for part in fqn[1:-1]:
+            if part in LAYER_OF_FOLDER:
+                return LAYER_OF_FOLDER[part]
+        return "dbt"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]):
+        return ["team:data-engineering"]
+
+
+TRANSLATOR = Translator(settings=DagsterDbtTranslatorSettings(
+    enable_asset_checks=True, enable_duplicate_source_asset_keys=True))

@@ -1,0 +1,38 @@
+"""Everything Dagster knows, assembled: assets, checks, resources, jobs.
+
+``build_definitions`` reads the environment (``DCW_INBOX``, ``DCW_WAREHOUSE``) when called, so
+tests can point it at a temporary inbox and warehouse.
+"""
+from __future__ import annotations
+
+import os
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from orchestration.assets.dbt import warehouse_models
+from orchestration.assets.ingestion import inbox_manifest, raw_assets
+from orchestration.assets.publish import published_warehouse
+from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT
+from orchestration.resources import Warehouse
+
+PIPELINE_JOB = "pipeline"
+
+
+def build_definitions() -> dg.Definitions:
+    warehouse = Warehouse.from_env()
+    os.environ["DCW_WORKING_DB"] = str(warehouse.working_db)  # read by dbt_project/profiles.yml
+    pipeline = dg.define_asset_job(
+        PIPELINE_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
+        description="The whole monthly run: inbox → raw → dbt build (tests gate) → publish.")
+    return dg.Definitions(
+        assets=[inbox_manifest, *raw_assets, warehouse_models, published_warehouse],
+        jobs=[pipeline],
+        resources={
+            "warehouse": warehouse,
+            "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),
+        },
+    )
+
+
+defs = build_definitions()

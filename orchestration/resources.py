@@ -1,0 +1,58 @@
+"""Dagster resources: where the inbox and the warehouse are. Configuration and injection only.
+
+Paths come from the environment (``DCW_INBOX``, ``DCW_WAREHOUSE``), resolved to absolute paths
+once, so dbt (a subprocess with another working directory) sees the same files.
+"""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INBOX = PROJECT_ROOT / "sample_inbox"
+DEFAULT_WAREHOUSE = PROJECT_ROOT / "warehouse"
+
+
+def inbox_from_env() -> Path:
+    return Path(os.environ.get("DCW_INBOX") or DEFAULT_INBOX).resolve()
+
+
+def warehouse_from_env() -> Path:
+    return Path(os.environ.get("DCW_WAREHOUSE") or DEFAULT_WAREHOUSE).resolve()
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The inbox folder and the warehouse folder (working.duckdb, published.duckdb)."""
+
+    inbox: str
+    warehouse_dir: str
+
+    @classmethod
+    def from_env(cls) -> Warehouse:
+        return cls(inbox=str(inbox_from_env()), warehouse_dir=str(warehouse_from_env()))
+
+    @property
+    def inbox_path(self) -> Path:
+        return Path(self.inbox)
+
+    @property
+    def working_db(self) -> Path:
+        return Path(self.warehouse_dir) / "working.duckdb"
+
+    @property
+    def published_db(self) -> Path:
+        return Path(self.warehouse_dir) / "published.duckdb"
+
+    @contextmanager
+    def connect(self):
+        """A short-lived read-write connection to the working file (never held across dbt)."""
+        self.working_db.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.working_db))
+        try:
+            yield con
+        finally:
+            con.close()
