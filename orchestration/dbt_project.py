@@ -50,8 +50,9 @@ class Translator(DagsterDbtTranslator):
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
             return super().get_asset_key(dbt_resource_props)  # meta.dagster.asset_key maps to ingestion
-        schema = dbt_resource_props.get("config", {}).get("schema") or dbt_resource_props.get("schema")
-        return dg.AssetKey([schema, dbt_resource_props["name"]])
+        config = dbt_resource_props.get("config", {})
+        schema = config.get("schema") or dbt_resource_props.get("schema")
+        return dg.AssetKey([schema, dbt_resource_props.get("alias") or dbt_resource_props["name"]])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         fqn = dbt_resource_props.get("fqn", [])

@@ -13,6 +13,7 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import warehouse_models
 from orchestration.assets.ingestion import inbox_manifest, raw_assets
 from orchestration.assets.publish import published_warehouse
+from orchestration.checks import quality_checks
 from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT
 from orchestration.resources import Warehouse
 
@@ -27,6 +28,7 @@ def build_definitions() -> dg.Definitions:
         description="The whole monthly run: inbox → raw → dbt build (tests gate) → publish.")
     return dg.Definitions(
         assets=[inbox_manifest, *raw_assets, warehouse_models, published_warehouse],
+        asset_checks=quality_checks,
         jobs=[pipeline],
         resources={
             "warehouse": warehouse,

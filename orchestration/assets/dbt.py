@@ -4,7 +4,6 @@ Every check result of the build is appended to ``ops.check_results`` (published 
 ``audit.check_results``). A failing error-severity test fails the step, so publication, which
 depends on the marts, does not run.
 """
-from __future__ import annotations
 
 import datetime as dt
 import json

@@ -2,12 +2,11 @@
 
 Thin glue over ``ingestion/``: the parsing and the row rules live there.
 """
-from __future__ import annotations
 
 import dagster as dg
 
 from ingestion.column_maps import SOURCE_KINDS, source_map
-from ingestion.load import load_source
+from ingestion.load import ensure_raw_tables, load_source
 from ingestion.manifest import register_inbox
 from orchestration.resources import Warehouse
 
@@ -28,6 +27,7 @@ def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
     if not warehouse.inbox_path.is_dir():
         raise dg.Failure(f"the inbox {warehouse.inbox_path} does not exist: set DCW_INBOX to the inbox folder")
     with warehouse.connect() as con:
+        ensure_raw_tables(con)  # every raw table exists, even for a source with no file yet
         counts = register_inbox(con, warehouse.inbox_path)
         total = con.execute("select count(*) from ops.file_manifest").fetchone()[0]
     context.log.info(f"new files by status: {counts}")

@@ -1,5 +1,4 @@
 """The publish asset: after every blocking check of the run passed, swap in a new published.duckdb."""
-from __future__ import annotations
 
 import dagster as dg
 
