@@ -101,6 +101,11 @@ def _capital(text: str) -> tuple[float, str, float]:
     return amount, currency, amount * float(cfg["fx_to_cny"][currency])
 
 
+def _tidy(value: float) -> float:
+    """Drop the binary noise of a unit conversion (4.56 万元 → 45600.0, not 45599.999999999993)."""
+    return round(value, 6)
+
+
 class Converter:
     """Converts the cells of one table, column by column, with a cache per column."""
 
@@ -163,12 +168,12 @@ class Converter:
                     return {name: None}
                 if percent and col.unit_kind is not None:
                     raise RowError("bad_number", f"{cell.text} '{clean_text(value)}' is a percentage, an amount is expected")
-                return {name: number / 100 if percent else number * self.scale[name]}
+                return {name: _tidy(number / 100 if percent else number * self.scale[name])}
             if t == "ratio":
                 number, percent = parse_number(value)
                 if number is None:
                     return {name: None}
-                return {name: number / 100 if percent else number * self.scale[name]}
+                return {name: _tidy(number / 100 if percent else number * self.scale[name])}
             if t == "date":
                 return {name: parse_date(value)}
             if t == "month":

@@ -17,6 +17,24 @@ import duckdb
 
 PUBLISHED_SCHEMAS = ("marts", "audit")
 
+# Descriptions of the two audit tables written here rather than by dbt.
+OWN_TABLES = {
+    "audit.check_results": ("Every quality check of every run: dbt tests and the quality suites.", {
+        "check_name": "Name of the check (dbt test or quality-suite check).",
+        "asset": "The checked asset (schema/table).",
+        "passed": "Whether the check passed.",
+        "severity": "ERROR blocks publication; WARN is recorded only (see docs/quality.md).",
+        "observed_value": "What the check observed (JSON), e.g. the count of offending rows.",
+        "failing_sample": "A few failing values (JSON), when the check provides them.",
+        "run_id": "Dagster run id of the run that ran the check.",
+        "checked_at": "When the check ran.",
+    }),
+    "audit.publication": ("When and by which pipeline run this file was published.", {
+        "run_id": "Dagster run id of the publishing run.",
+        "published_at": "When the file was written.",
+    }),
+}
+
 
 class PublicationRefused(Exception):
     pass
@@ -60,9 +78,10 @@ def publish(working_db: Path, published_db: Path, run_id: str) -> dict[str, int]
         _copy_comments(con)
         con.execute("create table audit.publication as select ? as run_id, ? as published_at",
                     [run_id, dt.datetime.now()])
-        con.execute("comment on table audit.publication is 'When and by which pipeline run this file was published.'")
-        con.execute("comment on table audit.check_results is 'Every quality check of every run: name, asset, "
-                    "passed, severity, observed value, failing-row sample, run id, time.'")
+        for table, (description, columns) in OWN_TABLES.items():
+            con.execute(f"comment on table {table} is {_quote(description)}")
+            for column, text in columns.items():
+                con.execute(f"comment on column {table}.{column} is {_quote(text)}")
         con.execute("detach w")
         con.execute("checkpoint")
     except BaseException:

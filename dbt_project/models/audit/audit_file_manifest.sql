@@ -14,6 +14,13 @@ file_supersession as (
         min(case when not is_current then current_file_sha256 end) as superseded_by_sha256
     from {{ ref('stg_ops__file_periods') }}
     group by file_sha256, source_kind
+),
+
+-- rows loaded by ingestion but refused by a business rule in SQL count as rejected, not loaded
+sql_refusals as (
+    select file_sha256, path, count(*) as refused
+    from {{ ref('int_sql_refusals') }}
+    group by file_sha256, path
 )
 
 select
@@ -44,8 +51,8 @@ select
         as {{ dbt.type_string() }}
     ) as superseded_by_sha256,
     cast(files.rows_read as bigint) as rows_read,
-    cast(files.rows_loaded as bigint) as rows_loaded,
-    cast(files.rows_rejected as bigint) as rows_rejected,
+    cast(files.rows_loaded - coalesce(sr.refused, 0) as bigint) as rows_loaded,
+    cast(files.rows_rejected + coalesce(sr.refused, 0) as bigint) as rows_rejected,
     cast(files.rows_skipped as bigint) as rows_skipped,
     cast(files.sheets as {{ dbt.type_string() }}) as sheets
 from files
@@ -53,3 +60,6 @@ left join file_supersession as fs
     on fs.file_sha256 = files.file_sha256
    and fs.source_kind = files.source_kind
    and files.status = 'loaded'
+left join sql_refusals as sr
+    on sr.file_sha256 = files.file_sha256
+   and sr.path = files.path
