@@ -46,6 +46,24 @@ def summary(published: Path) -> str:
         con.close()
 
 
+def failed_checks(working: Path, run_id: str) -> list[str]:
+    """The blocking checks that failed in a run, with their table and a sample of failing values."""
+    import duckdb
+
+    if not working.exists():
+        return []
+    con = duckdb.connect(str(working), read_only=True)
+    try:
+        rows = con.execute("select check_name, asset, observed_value, failing_sample from ops.check_results "
+                           "where run_id = ? and not passed and severity = 'ERROR' order by 2, 1", [run_id]).fetchall()
+    except duckdb.CatalogException:
+        return []
+    finally:
+        con.close()
+    return [f"{name} on {asset.replace('/', '.')}: observed {obs}" + (f"; failing values {sample}" if sample else "")
+            for name, asset, obs, sample in rows]
+
+
 def run() -> int:
     started = time.monotonic()
     ensure_sample_inbox()
@@ -66,9 +84,11 @@ def run() -> int:
             if event.is_step_failure:
                 err = event.step_failure_data.error
                 print(f"- step {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr)
+        for line in failed_checks(warehouse_from_env() / "working.duckdb", result.run_id):
+            print(f"- blocking check failed: {line}", file=sys.stderr)
         print(f"The previous publication (if any) is unchanged: {published}\n"
-              "Look at audit.check_results / ops.check_results in the working file, or run `make ui`.",
-              file=sys.stderr)
+              f"Where to look: ops.check_results in {warehouse_from_env() / 'working.duckdb'} (this run: "
+              f"run_id = '{result.run_id}'), audit.rejected_rows, or `make ui`.", file=sys.stderr)
         return 1
     print(summary(published))
     print(f"done in {time.monotonic() - started:.1f} s")
