@@ -46,6 +46,11 @@ def test_center_months_racks_energy_and_pue(pipeline, sample):
             in pipeline.query("select center_code, month, racks_built, racks_in_use, rack_utilization, it_energy_kwh, "
                               "facility_energy_kwh, pue, electricity_cost_cny from marts.fct_center_month")}
     assert set(rows) == {(r["center_code"], r["report_month"]) for r in truth.center_months}
+    lineage = {(c, m): (p, sh, rn) for c, m, p, sh, rn in pipeline.query(
+        "select f.center_code, f.month, m.path, f.source_sheet, f.source_row_number from marts.fct_center_month f "
+        "join audit.file_manifest m on m.sha256 = f.source_file_sha256")}
+    assert lineage == {(r["center_code"], r["report_month"]): (r["path"], r["sheet"], r["row_number"])
+                       for r in truth.center_months}
     checked_pue = 0
     for r in truth.center_months:
         built, in_use, util, it, fac, pue, cost = rows[(r["center_code"], r["report_month"])]
