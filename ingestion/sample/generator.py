@@ -243,6 +243,11 @@ def _plan(w: World, out_dir: str, col: Collector, mix: str) -> list[Job]:
     jobs.append(Job("economics", empty, "csv", _at(add_months(mid_q, 4), 20, 16),
                     lambda col: _write_text(out_dir, empty, ""), intended="rejected", reason="empty_file"))
     col.trap("empty_csv", path=empty)
+    corrupt = f"{KIND_FOLDERS['power']}/电费账单_损坏.xlsx"
+    jobs.append(Job("power", corrupt, "xlsx", _at(add_months(cal.month(n - 1), 2), 20, 17),
+                    lambda col: _write_text(out_dir, corrupt, "PK\x03\x04 a workbook cut short in transfer"),
+                    intended="rejected", reason="unreadable_file"))
+    col.trap("corrupt_xlsx", path=corrupt)
 
     # ---- plans ------------------------------------------------------------------------------
     for y in cal.plan_years:

@@ -148,6 +148,7 @@ TRAPS: dict[str, str] = {
     ),
     "stray_readme": "bureau/dc_ledger/readme.txt: a file of another extension, refused as a file.",
     "empty_csv": "An empty csv file, refused as a file.",
+    "corrupt_xlsx": "power/电费账单_损坏.xlsx: a workbook cut short (not a valid zip), refused as a file.",
     "unclaimed_account": "Grid accounts with bills that no center claims.",
 }
 

@@ -171,7 +171,7 @@ def test_every_folder_populated_and_default_size(sample):
     assert len({r["project_code"] for r in truth.projects_months}) >= 29
     assert 50 <= len(truth.firms[truth.snapshots[-1].isoformat()]) <= 70
     kinds = Counter(f["kind"] for f in truth.files)
-    assert kinds["dc_ledger"] == 20 and kinds["power"] == 19 and kinds["registry"] == 4
+    assert kinds["dc_ledger"] == 20 and kinds["power"] == 20 and kinds["registry"] == 4
 
 
 def test_delivery_order_and_mtimes(sample):
@@ -205,7 +205,7 @@ def test_file_formats(sample):
     with pytest.raises(UnicodeDecodeError):
         open(os.path.join(root, gb), "rb").read().decode("utf-8")
     assert re.search(r"_\d{8}\.csv$", gb)
-    assert sum(f["format"] == "xlsx" for f in truth.files_of("power")) == 1
+    assert sum(f["format"] == "xlsx" and f["status"] != "rejected" for f in truth.files_of("power")) == 1
     with open(os.path.join(root, next(f["path"] for f in truth.files_of("registry") if f["format"] == "jsonl")),
               encoding="utf-8") as fh:
         first = json.loads(fh.readline())
@@ -232,7 +232,8 @@ def test_file_level_traps(sample):
     assert truth.file(red["original"])["superseded_by"] == red["revised"]
     assert truth.file(red["revised"])["status"] == "loaded"
     statuses = Counter(f["status"] for f in truth.files)
-    assert statuses == {"loaded": 66, "rejected": 2, "duplicate": 1, "superseded": 1}
+    assert statuses == {"loaded": 66, "rejected": 3, "duplicate": 1, "superseded": 1}
+    assert truth.file(truth.traps["corrupt_xlsx"]["path"])["status"] == "rejected"
     for f in truth.files:
         if f["status"] in ("loaded", "superseded"):
             assert f["rows_read"] == f["rows_loaded"] + f["rows_rejected"]
@@ -714,9 +715,9 @@ def test_numeric_scale_chunked_and_parallel(tmp_path):
 def test_cli(tmp_path, capsys):
     out, truth_file = tmp_path / "inbox", tmp_path / "truth.json"
     assert cli_main(["--out", str(out), "--truth", str(truth_file)]) == 0
-    assert "wrote 70 files" in capsys.readouterr().out
+    assert "wrote 71 files" in capsys.readouterr().out
     data = json.loads(truth_file.read_text(encoding="utf-8"))
-    assert len(data["files"]) == 70
+    assert len(data["files"]) == 71
     with pytest.raises(FileExistsError):
         cli_main(["--out", str(out)])
     assert cli_main(["--out", str(out), "--overwrite", "--mix", "none"]) == 0
