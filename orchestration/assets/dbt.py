@@ -1,10 +1,9 @@
 """dbt models as Dagster assets: one ``dbt build`` per run; dbt tests are the asset checks.
 
 Every check result of the build is appended to ``ops.check_results`` (published as
-``audit.check_results``). A failing error-severity test fails the step, so publication, which
-depends on the marts, does not run.
+``audit.check_results``), with a sample of the failing rows for tests that failed. A failing
+error-severity test fails the step, so publication, which depends on the marts, does not run.
 """
-
 import datetime as dt
 import json
 
@@ -12,7 +11,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
-from orchestration.checks_log import CheckRecord, record_checks
+from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
 from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest
 from orchestration.resources import Warehouse
 
@@ -21,21 +20,34 @@ from orchestration.resources import Warehouse
             pool=WORKING_DB_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    records: list[CheckRecord] = []
-    now = dt.datetime.now()
+    checks: list[tuple[dg.AssetCheckResult, dict]] = []
     for event in invocation.stream():
         if isinstance(event, dg.AssetCheckResult):
-            meta = {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}
-            records.append(CheckRecord(
-                check_name=event.check_name, asset="/".join(event.asset_key.path),
-                passed=event.passed, severity=event.severity.value,
-                observed_value=json.dumps(meta.get("dagster_dbt/failed_row_count", meta.get("status")), default=str),
-                failing_sample=None, run_id=context.run_id, checked_at=now))
+            checks.append((event, {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}))
         yield event
+    compiled = _compiled_tests(invocation.target_path / "run_results.json")
+    now = dt.datetime.now()
     with warehouse.connect() as con:
+        records = [CheckRecord(
+            check_name=event.check_name, asset="/".join(event.asset_key.path), passed=event.passed,
+            severity=event.severity.value,
+            observed_value=json.dumps({"failed_rows": meta.get("dagster_dbt/failed_row_count"),
+                                       "status": meta.get("status")}, default=str),
+            failing_sample=None if event.passed else failing_rows_sample(con, compiled.get(meta.get("unique_id"))),
+            run_id=context.run_id, checked_at=now) for event, meta in checks]
         record_checks(con, records)
     if not invocation.is_successful():
         failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
         raise dg.Failure(f"dbt build failed, nothing is published ({detail}). See the dbt log in the run "
                          "and audit.check_results.", metadata={"failed_checks": failed})
+
+
+def _compiled_tests(run_results) -> dict[str, str]:
+    """unique_id → compiled SQL of the tests that did not pass (from dbt's run_results.json)."""
+    try:
+        results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {r["unique_id"]: r.get("compiled_code") for r in results
+            if r["unique_id"].startswith("test.") and r.get("status") not in ("pass", "success")}

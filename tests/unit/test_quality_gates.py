@@ -1,0 +1,118 @@
+"""Quality suites on real DuckDB files with data that violates them, and the publish refusal.
+
+The end-to-end gate (a bad bill blocks a real run) is in tests/integration/test_gate.py; here each
+blocking check of the issue is fed violating data directly, which no valid inbox can produce
+(a duplicate center key, a mart total that disagrees with its facts).
+"""
+import datetime as dt
+import json
+
+import dagster as dg
+import duckdb
+import pytest
+
+from orchestration.checks import quality_checks
+from orchestration.checks.runner import run_suite, suites
+from orchestration.checks_log import CheckRecord, record_checks
+from orchestration.publish import PublicationRefused, publish
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = duckdb.connect(str(tmp_path / "working.duckdb"))
+    c.execute("create schema marts; create schema raw; create schema ops")
+    yield c
+    c.close()
+
+
+def _outcome(con, asset, name):
+    spec = next(s for s in suites()[asset] if s.name == name)
+    return run_suite(con, [spec])[name]
+
+
+def test_duplicate_center_key_fails_a_blocking_check(con):
+    con.execute("create table marts.dim_center as select * from (values ('GA-DC-001', '云服务'), "
+                "('GA-DC-001', '云服务'), ('GA-DC-002', '自建自用')) t(center_code, operating_model)")
+    outcome = _outcome(con, "marts/dim_center", "center_code_unique")
+    assert not outcome.passed and "GA-DC-001" in outcome.sample
+    assert _outcome(con, "marts/dim_center", "operating_model_known").passed
+
+
+def test_pue_below_one_fails_and_the_sample_shows_it(con):
+    con.execute("create table marts.fct_center_month as select * from (values "
+                "('a', date '2024-01-01', 1.3, 0.5, 100.0), ('b', date '2024-01-01', 0.8, 0.5, 100.0)) "
+                "t(center_key, month, pue, rack_utilization, facility_energy_kwh)")
+    outcome = _outcome(con, "marts/fct_center_month", "pue_within_1_3")
+    assert not outcome.passed and json.loads(outcome.sample) == [0.8]
+    assert json.loads(outcome.observed)["unexpected_count"] == 1
+
+
+def test_unknown_operating_model_only_warns(con):
+    con.execute("create table marts.dim_center as select * from (values ('GA-DC-001', '共建共享')) "
+                "t(center_code, operating_model)")
+    spec = next(s for s in suites()["marts/dim_center"] if s.name == "operating_model_known")
+    assert spec.severity == "WARN" and not run_suite(con, [spec])[spec.name].passed
+
+
+def test_mart_total_that_disagrees_with_its_facts_fails(con):
+    con.execute("create table marts.fct_power_bill as select * from (values ('0001', 'k', 100.0), "
+                "('0002', null, 50.0)) t(account_no, center_key, kwh_total)")
+    con.execute("create table marts.mart_center_accounting as select 99.0::double as energy_kwh")
+    assert not _outcome(con, "marts/mart_center_accounting", "energy_reconciles_with_bills").passed
+    con.execute("update marts.mart_center_accounting set energy_kwh = 100.0")
+    assert _outcome(con, "marts/mart_center_accounting", "energy_reconciles_with_bills").passed
+
+
+def test_every_error_check_is_blocking_and_every_warn_is_not():
+    specs = {(s.asset, s.name): s.severity for specs in suites().values() for s in specs}
+    blocking = {}
+    for checks_def in quality_checks:
+        for spec in checks_def.check_specs:
+            blocking[(spec.asset_key.to_user_string(), spec.name)] = spec.blocking
+    assert set(blocking) == set(specs)
+    assert all(blocking[k] == (sev == "ERROR") for k, sev in specs.items())
+
+
+def test_publish_refuses_while_a_blocking_check_is_failed_and_keeps_the_previous_file(tmp_path, con):
+    con.execute("create table marts.dim_month as select date '2024-01-01' as month")
+    record_checks(con, [CheckRecord("center_code_unique", "marts/dim_center", False, "ERROR", "{}", None,
+                                    "run-1", dt.datetime(2024, 1, 1))])
+    con.close()
+    published = tmp_path / "published.duckdb"
+    published.write_bytes(b"previous publication")
+    with pytest.raises(PublicationRefused, match="center_code_unique"):
+        publish(tmp_path / "working.duckdb", published, "run-2")
+    assert published.read_bytes() == b"previous publication"
+    assert not list(tmp_path.glob(".published-*"))          # no half-written file left behind
+
+    c = duckdb.connect(str(tmp_path / "working.duckdb"))      # the check passes in a later run
+    record_checks(c, [CheckRecord("center_code_unique", "marts/dim_center", True, "ERROR", "{}", None,
+                                  "run-3", dt.datetime(2024, 1, 2))])
+    c.close()
+    counts = publish(tmp_path / "working.duckdb", published, "run-3")
+    assert counts["marts.dim_month"] == 1
+    out = duckdb.connect(str(published), read_only=True)
+    assert out.execute("select run_id from audit.publication").fetchone()[0] == "run-3"
+    assert out.execute("select count(*) from audit.check_results").fetchone()[0] == 2
+    out.close()
+
+
+def test_a_failed_blocking_check_stops_downstream_in_the_same_run(tmp_path):
+    """Dagster semantics the gate relies on: a blocking check that fails skips its downstream assets."""
+    @dg.asset
+    def upstream():
+        return 1
+
+    @dg.asset_check(asset=upstream, blocking=True)
+    def always_fails():
+        return dg.AssetCheckResult(passed=False, severity=dg.AssetCheckSeverity.ERROR)
+
+    @dg.asset(deps=[upstream])
+    def downstream():
+        return 2
+
+    result = dg.materialize([upstream, downstream, always_fails], raise_on_error=False,
+                            instance=dg.DagsterInstance.ephemeral())
+    assert not result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"upstream"}
