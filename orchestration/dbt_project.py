@@ -33,14 +33,22 @@ def _newest_source_mtime() -> float:
 
 
 def ensure_manifest() -> Path:
-    """Run ``dbt parse`` when target/manifest.json is missing or stale; return its path."""
+    """Run ``dbt parse`` when target/manifest.json is missing or stale; return its path.
+
+    Stale means older than the project's files, or parsed for another working file: dbt's
+    partial parsing (which Dagster's dbt runs reuse) is lost when the profile's path changes.
+    """
     manifest = DBT_PROJECT.manifest_path
-    if not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime():
+    stamp = manifest.with_name("parsed_for.txt")
+    working = os.environ.get("DCW_WORKING_DB", "")
+    if (not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
+            or not stamp.exists() or stamp.read_text() != working):
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
         done = subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_DIR),
                                "--profiles-dir", str(DBT_DIR)], env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
+        stamp.write_text(working)
     return manifest
 
 

@@ -5,8 +5,6 @@ tests can point it at a temporary inbox and warehouse.
 """
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -14,15 +12,16 @@ from orchestration.assets.dbt import warehouse_models
 from orchestration.assets.ingestion import inbox_manifest, raw_assets
 from orchestration.assets.publish import published_warehouse
 from orchestration.checks import quality_checks
-from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT
-from orchestration.resources import Warehouse
+from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT, ensure_manifest
+from orchestration.resources import Warehouse, point_dbt_at_working_db
 
 PIPELINE_JOB = "pipeline"
 
 
 def build_definitions() -> dg.Definitions:
     warehouse = Warehouse.from_env()
-    os.environ["DCW_WORKING_DB"] = str(warehouse.working_db)  # read by dbt_project/profiles.yml
+    point_dbt_at_working_db()
+    ensure_manifest()  # re-parse only if the working file moved (keeps dbt's partial parsing valid)
     pipeline = dg.define_asset_job(
         PIPELINE_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
         description="The whole monthly run: inbox → raw → dbt build (tests gate) → publish.")
