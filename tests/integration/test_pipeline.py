@@ -240,3 +240,21 @@ def test_no_raw_personal_names_published(pipeline, sample):
     masked = {m for (m,) in pipeline.query("select legal_rep_masked from marts.dim_firm")}
     assert reps and not reps & masked
     assert all(m[1:] == "*" * (len(m) - 1) for m in masked if m)
+
+
+def test_firms_named_without_a_valid_code_are_resolved_through_the_registry(pipeline, sample):
+    """By uscc when valid, else by current or former name; unresolvable names stay NULL (never guessed)."""
+    _, truth = sample
+    latest_project, latest_center = {}, {}
+    for p in truth.projects_months:
+        if p["project_code"] not in latest_project or p["report_month"] > latest_project[p["project_code"]]["report_month"]:
+            latest_project[p["project_code"]] = p
+    for r in truth.center_months:
+        if r["center_code"] not in latest_center or r["report_month"] > latest_center[r["center_code"]]["report_month"]:
+            latest_center[r["center_code"]] = r
+    projects = dict(pipeline.query("select project_code, investor_uscc from marts.dim_project"))
+    assert projects == {code: p["investor_uscc_resolved"] for code, p in latest_project.items()}
+    centers = dict(pipeline.query("select center_code, operator_uscc from marts.dim_center"))
+    assert centers == {code: r["operator_uscc_resolved"] for code, r in latest_center.items()}
+    ways = {p["investor_resolution"] for p in latest_project.values()}
+    assert {"uscc", "name"} <= ways and None in projects.values()

@@ -218,3 +218,20 @@ def test_corrupt_workbook_and_empty_csv_are_refused(tmp_path):
     empty = tmp_path / "empty_202403.csv"
     empty.write_bytes(b"")
     assert parse_file("dc_ledger", empty).status == "rejected"
+
+
+def test_headers_without_unit_take_the_column_default(csvfile):
+    ledger = parse_file("dc_ledger", csvfile("202403.csv", [["编码", "计划总投资", "本月IT设备用电量", "设计IT负荷"],
+                                                             ["GA-DC-001", "2", "100", "50"]]))
+    rec = ledger.parsed.records[0]
+    assert (rec["investment_planned_cny"], rec["it_energy_kwh"], rec["it_load_design_kw"]) == (20_000, 100, 50)
+    bills = parse_file("power", csvfile("bills.csv", [["户号", "电费年月", "应收电费", "峰电量（万千瓦时）"],
+                                                       ["01", "202403", "12.5", "1.5"]]))
+    assert (bills.parsed.records[0]["total_cny"], bills.parsed.records[0]["kwh_peak"]) == (12.5, 15_000)
+
+
+def test_subtotals_are_checked_against_their_own_group(csvfile):
+    result = parse_file("dc_ledger", csvfile("202403.csv", [
+        ["编码", "已建机架数"], ["A", "10"], ["B", "5"], ["小计", "15"], ["C", "7"], ["小计", "8"], ["合计", "22"]]))
+    assert result.parsed.rows_skipped == 3 and len(result.parsed.records) == 3
+    assert [(w.row_number, w.warning_code) for w in result.parsed.warnings] == [(6, "total_mismatch")]

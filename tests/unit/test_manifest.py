@@ -1,0 +1,71 @@
+"""The manifest: delivery order, duplicates, refused files, idempotent re-registration."""
+import datetime as dt
+import os
+
+import duckdb
+import pytest
+
+from ingestion.manifest import register_inbox
+
+
+def _put(inbox, rel, data: bytes, mtime: float):
+    path = inbox / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = duckdb.connect(str(tmp_path / "w.duckdb"))
+    yield c
+    c.close()
+
+
+def _rows(con):
+    return con.execute("select path, delivery_seq, status, reason from ops.file_manifest order by delivery_seq").fetchall()
+
+
+def test_delivery_order_duplicates_and_refusals(tmp_path, con):
+    inbox = tmp_path / "inbox"
+    _put(inbox, "power/b.csv", b"x,y\n1,2\n", 100)
+    _put(inbox, "power/a.csv", b"x,y\n1,2\n", 100)            # same bytes, same time: name decides
+    _put(inbox, "power/early.csv", b"other\n", 50)
+    _put(inbox, "power/notes.txt", b"hello", 10)
+    _put(inbox, "power/empty.csv", b"", 20)
+    _put(inbox, "elsewhere/file.csv", b"z\n", 30)
+    _put(inbox, "bureau/dc_ledger/~$lock.xlsx", b"lock", 40)
+    counts = register_inbox(con, inbox, now=dt.datetime(2024, 3, 1))
+    rows = _rows(con)
+    assert [r[0] for r in rows] == ["power/notes.txt", "power/empty.csv", "elsewhere/file.csv",
+                                    "bureau/dc_ledger/~$lock.xlsx", "power/early.csv", "power/a.csv", "power/b.csv"]
+    status = {p: (s, r) for p, _, s, r in rows}
+    assert status["power/a.csv"] == ("pending", None)
+    assert status["power/b.csv"][0] == "duplicate" and "power/a.csv" in status["power/b.csv"][1]
+    assert status["power/notes.txt"][0] == "rejected" and ".txt" in status["power/notes.txt"][1]
+    assert status["power/empty.csv"][0] == "rejected" and "empty" in status["power/empty.csv"][1]
+    assert status["elsewhere/file.csv"][0] == "rejected" and "not an inbox folder" in status["elsewhere/file.csv"][1]
+    assert status["bureau/dc_ledger/~$lock.xlsx"][0] == "rejected"
+    assert counts == {"rejected": 4, "pending": 2, "duplicate": 1}
+
+
+def test_registration_is_idempotent_and_a_changed_file_is_new(tmp_path, con):
+    inbox = tmp_path / "inbox"
+    path = _put(inbox, "registry/r_20240331.csv", b"a\n", 100)
+    register_inbox(con, inbox)
+    os.utime(path, (200, 200))                                  # touched, unchanged
+    assert register_inbox(con, inbox) == {}
+    _put(inbox, "registry/r_20240331.csv", b"b\n", 300)          # same name, new content
+    assert register_inbox(con, inbox) == {"pending": 1}
+    assert [(p, seq) for p, seq, _, _ in _rows(con)] == [("registry/r_20240331.csv", 1), ("registry/r_20240331.csv", 2)]
+
+
+def test_a_copy_delivered_in_a_later_run_is_a_duplicate(tmp_path, con):
+    inbox = tmp_path / "inbox"
+    _put(inbox, "power/202401.csv", b"same", 100)
+    register_inbox(con, inbox)
+    _put(inbox, "power/202401 (copy).csv", b"same", 50)          # older mtime, but seen in a later run
+    register_inbox(con, inbox)
+    assert [(p, s) for p, _, s, _ in _rows(con)] == [("power/202401.csv", "pending"),
+                                                     ("power/202401 (copy).csv", "duplicate")]
