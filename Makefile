@@ -24,9 +24,8 @@ run: setup   ## set up, write the sample inbox if absent, run the whole pipeline
 test: setup  ## set up, then the whole test suite
 	$(PY) -m pytest
 
-ui: setup    ## Dagster UI on http://127.0.0.1:3000
-	@mkdir -p $${DCW_WAREHOUSE:-warehouse}/.dagster_home
-	DAGSTER_HOME=$$(cd $${DCW_WAREHOUSE:-warehouse} && pwd)/.dagster_home $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too)
+	DAGSTER_HOME=$$($(PY) -m orchestration.cli dagster-home) $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
 
 docs: setup  ## dbt docs with the lineage graph, as one static page: warehouse/docs/index.html
 	$(PY) -m orchestration.docs

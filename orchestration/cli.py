@@ -25,6 +25,16 @@ def ensure_sample_inbox() -> None:
     generate(DEFAULT_INBOX)
 
 
+def ensure_dagster_home() -> Path:
+    """The Dagster instance (run history the UI shows) lives beside the warehouse; telemetry off."""
+    home = Path(os.environ.setdefault("DAGSTER_HOME", str(warehouse_from_env() / ".dagster_home")))
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
+
+
 def summary(published: Path) -> str:
     import duckdb
 
@@ -36,10 +46,12 @@ def summary(published: Path) -> str:
             n = con.execute(f'select count(*) from {schema}."{table}"').fetchone()[0]
             lines.append(f"  {schema}.{table:<28} {n:>8} rows")
         run_id = con.execute("select run_id from audit.publication").fetchone()[0]
-        passed, total = con.execute("select count(*) filter (where passed), count(*) from audit.check_results "
-                                    "where run_id = ?", [run_id]).fetchone()
+        passed, total, warned = con.execute(
+            "select count(*) filter (where passed), count(*), count(*) filter (where not passed and severity = 'WARN') "
+            "from audit.check_results where run_id = ?", [run_id]).fetchone()
         statuses = con.execute("select status, count(*) from audit.file_manifest group by 1 order by 1").fetchall()
-        lines.append(f"checks of this run: {passed} of {total} passed")
+        lines.append(f"checks of this run: {passed} of {total} passed, {warned} warning(s) recorded "
+                     "(non-blocking; see audit.check_results where not passed)")
         lines.append("files: " + ", ".join(f"{n} {s}" for s, n in statuses))
         return "\n".join(lines)
     finally:
@@ -67,8 +79,7 @@ def failed_checks(working: Path, run_id: str) -> list[str]:
 def run() -> int:
     started = time.monotonic()
     ensure_sample_inbox()
-    os.environ.setdefault("DAGSTER_HOME", str(warehouse_from_env() / ".dagster_home"))
-    Path(os.environ["DAGSTER_HOME"]).mkdir(parents=True, exist_ok=True)
+    ensure_dagster_home()
     import dagster as dg
 
     from orchestration.definitions import PIPELINE_JOB, build_definitions
@@ -76,7 +87,9 @@ def run() -> int:
     print(f"inbox: {inbox_from_env()}\nwarehouse: {warehouse_from_env()}")
     defs = build_definitions()
     job = defs.resolve_job_def(PIPELINE_JOB)
-    result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False)
+    log_level = os.environ.get("DCW_LOG_LEVEL", "INFO")
+    result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False,
+                                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
     published = warehouse_from_env() / "published.duckdb"
     if not result.success:
         print("\nRUN FAILED: nothing new was published.", file=sys.stderr)
@@ -97,10 +110,13 @@ def run() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__)
-    parser.add_argument("command", choices=["run", "summary"])
+    parser.add_argument("command", choices=["run", "summary", "dagster-home"])
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "dagster-home":
+        print(ensure_dagster_home())
+        return 0
     print(summary(warehouse_from_env() / "published.duckdb"))
     return 0
 
