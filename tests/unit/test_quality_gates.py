@@ -116,3 +116,90 @@ def test_a_failed_blocking_check_stops_downstream_in_the_same_run(tmp_path):
     assert not result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert materialized == {"upstream"}
+
+
+# --- every check of the suites, fed a violation ------------------------------------------------
+
+def _violation(spec):
+    """A one-table dataset (columns → values) that the GX expectation must refuse."""
+    kw = spec.kwargs
+    if spec.gx == "ExpectColumnValuesToNotBeNull":
+        return {kw["column"]: ["x", None]}
+    if spec.gx == "ExpectColumnValuesToBeBetween":
+        bad = kw["min_value"] - 1 if kw.get("min_value") is not None else kw["max_value"] + 1
+        return {kw["column"]: [kw.get("min_value", 0) or 0, bad]}
+    if spec.gx == "ExpectColumnValuesToMatchRegex":
+        return {kw["column"]: ["not-a-valid-value-I"]}
+    if spec.gx == "ExpectColumnValuesToBeUnique":
+        return {kw["column"]: ["A", "A"]}
+    if spec.gx == "ExpectCompoundColumnsToBeUnique":
+        return {c: ["k", "k"] for c in kw["column_list"]}
+    if spec.gx == "ExpectColumnValuesToBeInSet":
+        return {kw["column"]: ["something else"]}
+    raise AssertionError(f"add a violation for {spec.gx}")
+
+
+GX_SPECS = [s for specs in suites().values() for s in specs if s.gx]
+
+
+@pytest.mark.parametrize("spec", GX_SPECS, ids=[f"{s.asset}:{s.name}" for s in GX_SPECS])
+def test_every_expectation_refuses_its_violation(con, spec):
+    import pandas as pd
+
+    frame = pd.DataFrame(_violation(spec))  # noqa: F841 (read by DuckDB)
+    schema, table = spec.table.split(".")
+    con.execute(f"create schema if not exists {schema}")
+    con.execute(f"create table {spec.table} as select * from frame")
+    outcome = run_suite(con, [spec])[spec.name]
+    assert not outcome.passed and json.loads(outcome.observed)["unexpected_count"] >= 1
+
+
+SQL_VIOLATIONS = {
+    ("raw/dc_ledger", "racks_in_order"):
+        "create table raw.dc_ledger as select 10 as racks_in_use, 5 as racks_built, 20 as racks_designed",
+    ("raw/dc_ledger", "rows_reconcile_with_manifest"):
+        "create table raw.dc_ledger as select 1 as x; "
+        "create table ops.file_manifest as select 'dc_ledger' as source_kind, 2 as rows_loaded",
+    ("raw/power_bills", "rows_reconcile_with_manifest"):
+        "create table raw.power_bills as select 1 as x; "
+        "create table ops.file_manifest as select 'power' as source_kind, 0 as rows_loaded",
+    ("audit/file_manifest", "every_file_reconciles"):
+        "create schema audit; create table ops.file_manifest as select 'loaded' as status, "
+        "3 as rows_read, 1 as rows_loaded, 1 as rows_rejected",
+    ("audit/file_manifest", "refusals_have_reasons"):
+        "create schema audit; create table ops.file_manifest as select 'rejected' as status, null as reason",
+    ("audit/file_manifest", "duplicates_add_nothing"):
+        "create table ops.file_manifest as select 'abc' as file_sha256, 'duplicate' as status; "
+        "create table raw.dc_ledger as select 'abc' as file_sha256; "
+        "create table raw.projects as select 'x' as file_sha256 where false; "
+        "create table raw.power_bills as select 'x' as file_sha256 where false; "
+        "create table raw.registry as select 'x' as file_sha256 where false",
+    ("marts/fct_center_month", "latest_month_fresh"):
+        "create table marts.fct_center_month as select date '2001-01-01' as month",
+    ("marts/fct_power_bill", "bill_arithmetic"):
+        "create table marts.fct_power_bill as select false as arithmetic_ok",
+    ("marts/fct_power_bill", "unclaimed_accounts"):
+        "create table marts.fct_power_bill as select '01' as account_no, null as center_key",
+    ("marts/fct_power_bill", "totals_equal_current_source_bills"):
+        "create table ops.file_manifest as select 'f' as file_sha256, 1 as delivery_seq, 'loaded' as status; "
+        "create table raw.power_bills as select 'f' as file_sha256, '01' as account_no, date '2024-01-01' as billing_month, "
+        "'正常' as bill_type, 2 as row_number, 100.0 as kwh_total, 50.0 as total_cny; "
+        "create table marts.fct_power_bill as select 90.0 as kwh_total, 50.0 as total_cny",
+    ("marts/dim_firm", "one_current_version"):
+        "create table marts.dim_firm as select * from (values ('U', true), ('U', true)) t(uscc, is_current)",
+    ("marts/mart_center_accounting", "energy_reconciles_with_bills"):
+        "create table marts.mart_center_accounting as select 1.0::double as energy_kwh; "
+        "create table marts.fct_power_bill as select 'k' as center_key, 5.0::double as kwh_total",
+}
+SQL_SPECS = [s for specs in suites().values() for s in specs if s.sql]
+
+
+def test_every_sql_check_has_a_violation_case():
+    assert {(s.asset, s.name) for s in SQL_SPECS} == set(SQL_VIOLATIONS)
+
+
+@pytest.mark.parametrize("spec", SQL_SPECS, ids=[f"{s.asset}:{s.name}" for s in SQL_SPECS])
+def test_every_sql_check_refuses_its_violation(con, spec):
+    con.execute(SQL_VIOLATIONS[(spec.asset, spec.name)])
+    outcome = run_suite(con, [spec])[spec.name]
+    assert not outcome.passed and json.loads(outcome.observed)["offending_rows"] >= 1
