@@ -235,3 +235,22 @@ def test_subtotals_are_checked_against_their_own_group(csvfile):
         ["编码", "已建机架数"], ["A", "10"], ["B", "5"], ["小计", "15"], ["C", "7"], ["小计", "8"], ["合计", "22"]]))
     assert result.parsed.rows_skipped == 3 and len(result.parsed.records) == 3
     assert [(w.row_number, w.warning_code) for w in result.parsed.warnings] == [(6, "total_mismatch")]
+
+
+def test_two_columns_meaning_the_same_refuse_the_file(csvfile):
+    result = parse_file("dc_ledger", csvfile("202403.csv", [["数据中心编码", "编码", "名称"], ["A", "A", "x"]]))
+    assert result.status == "rejected" and result.reason.startswith("ambiguous_header")
+    assert "center_code" in result.reason
+
+
+def test_former_names_and_account_lists_are_split_on_their_separators(tmp_path, csvfile):
+    from ingestion.uscc import check_character
+
+    code = "91520900MA6DL0005" + check_character("91520900MA6DL0005")
+    rec = parse_file("registry", _jsonl(tmp_path, [{"统一社会信用代码": code, "曾用名": "甲公司；乙公司;丙 公司、丁公司"}])
+                     ).parsed.records[0]
+    assert rec["former_names"] == "甲公司;乙公司;丙 公司;丁公司"
+    ledger = parse_file("dc_ledger", csvfile("202403.csv", [["编码", "电力户号"], ["A", "0001，0002; 0003；0004 0005、0006"]]))
+    assert ledger.parsed.records[0]["power_accounts"] == "0001,0002,0003,0004,0005,0006"
+    bad = parse_file("dc_ledger", csvfile("202403.csv", [["编码", "电力户号"], ["A", "0001、户号待定"]]))
+    assert [r.reason_code for r in bad.parsed.rejections] == ["bad_account"]
