@@ -21,7 +21,8 @@ $(VENV)/.installed: pyproject.toml uv.lock
 run: setup   ## set up, write the sample inbox if absent, run the whole pipeline, publish
 	$(PY) -m orchestration.cli run
 
-test: setup  ## set up, then the whole test suite
+test: setup  ## set up, then lint and the whole test suite
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too)

@@ -190,7 +190,8 @@ def parse_quarter(value) -> dt.date:
 # --- periods in titles and file names ------------------------------------------------------------
 
 _TITLE_MONTH = re.compile(r"(?P<y>20\d{2}|19\d{2})\s*(?:年\s*(?P<m1>\d{1,2})\s*月|[-_.](?P<m2>\d{1,2})(?!\d))")
-_NAME_MONTH = re.compile(r"(?<!\d)(?P<y>20\d{2}|19\d{2})(?:年(?P<m1>\d{1,2})月|[-_.]?(?P<m2>\d{2})|[-_.](?P<m3>\d{1,2}))(?!\d)")
+_NAME_MONTH = re.compile(
+    r"(?<!\d)(?P<y>20\d{2}|19\d{2})(?:年(?P<m1>\d{1,2})月|[-_.]?(?P<m2>\d{2})|[-_.](?P<m3>\d{1,2}))(?!\d)")
 _NAME_DATE = re.compile(r"(?<!\d)(?P<y>20\d{2}|19\d{2})[-_.]?(?P<m>\d{2})[-_.]?(?P<d>\d{2})(?!\d)")
 _YEAR = re.compile(r"(?<!\d)(?P<y>20\d{2}|19\d{2})(?:\s*年|(?!\d))")
 

@@ -63,6 +63,9 @@ class RowError(Exception):
         self.code = code
 
 
+# column type → warning code when a value of that type is set to NULL for cause
+WARNING_CODES = {"date": "unparsed_date", "firm_uscc": "invalid_uscc_ignored", "capital": "unparsed_capital",
+                 "industry_code": "bad_industry_code"}
 _LIST_SEPARATORS = re.compile(r"[、，,;；\s]+")
 _NAME_SEPARATORS = re.compile(r"[；;、]+")
 _CAPITAL = re.compile(r"^(?P<num>[+-]?[\d,]*\.?\d+)(?P<mult>万|亿)?(?P<cur>.*)$")
@@ -146,7 +149,8 @@ class Converter:
             if t == "account":
                 v = squeeze(value)
                 if v is not None and not v.isdigit():
-                    raise RowError("bad_account", f"{cell.text} '{clean_text(value)}' is not an account number (digits only)")
+                    raise RowError("bad_account",
+                                   f"{cell.text} '{clean_text(value)}' is not an account number (digits only)")
                 return {name: v}
             if t in ("uscc", "firm_uscc"):
                 v = squeeze(value)
@@ -167,7 +171,8 @@ class Converter:
                 if number is None:
                     return {name: None}
                 if percent and col.unit_kind is not None:
-                    raise RowError("bad_number", f"{cell.text} '{clean_text(value)}' is a percentage, an amount is expected")
+                    raise RowError("bad_number",
+                                   f"{cell.text} '{clean_text(value)}' is a percentage, an amount is expected")
                 return {name: _tidy(number / 100 if percent else number * self.scale[name])}
             if t == "ratio":
                 number, percent = parse_number(value)
@@ -298,8 +303,7 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
                 out, warning = conv.convert(col, cell, value)
                 record.update(out)
                 if warning:
-                    code = {"date": "unparsed_date", "firm_uscc": "invalid_uscc_ignored",
-                            "capital": "unparsed_capital", "industry_code": "bad_industry_code"}.get(col.type, "unparsed_value")
+                    code = WARNING_CODES.get(col.type, "unparsed_value")
                     row_warnings.append(Warning_(table.sheet, row_number, col.name, clean_text(value), code,
                                                  f"{cell.text}: {warning}; the value is left empty"))
             if record.get(period_col) is None:
@@ -384,7 +388,7 @@ def reject_duplicate_keys(smap: SourceMap, parsed: Parsed) -> None:
             kept.extend(rows)  # the 更正 copy supersedes the others (decided in SQL)
             continue
         where = ", ".join(str(r["row_number"]) for r in rows)
-        label = " / ".join(f"{c}={v}" for c, v in zip(smap.key, k) if v is not None) or str(k)
+        label = " / ".join(f"{c}={v}" for c, v in zip(smap.key, k, strict=False) if v is not None) or str(k)
         for r in rows:
             parsed.rejections.append(Rejection(
                 r["sheet"], r["row_number"], r["_raw"], "duplicate_key_in_file",

@@ -164,7 +164,7 @@ def _header_candidates(top: list, below: list | None) -> list[str]:
         if top[j]:
             last = top[j]
         group.append(top[j] or (last if sub[j] else ""))
-    return [f"{g}/{s}" if g and s and g != s else (s or g) for g, s in zip(group, sub)]
+    return [f"{g}/{s}" if g and s and g != s else (s or g) for g, s in zip(group, sub, strict=True)]
 
 
 def _map_cells(smap: SourceMap, names: list[str]) -> list[HeaderCell]:
