@@ -91,6 +91,29 @@ def scan(inbox: Path) -> list[InboxFile]:
     return files
 
 
+def inbox_changes(inbox: Path, known: dict[str, list]) -> tuple[list[str], dict[str, list]]:
+    """Files whose content is new or changed since ``known`` (path → [size, mtime, sha256]).
+
+    Only files whose size or mtime moved are hashed again; a touched but unchanged file (same
+    sha256) is not a change. Returns (changed paths, the new state to remember).
+    """
+    state: dict[str, list] = {}
+    changed: list[str] = []
+    for p in sorted(inbox.rglob("*")):
+        if not p.is_file():
+            continue
+        rel, st = p.relative_to(inbox).as_posix(), p.stat()
+        before = known.get(rel)
+        if before and before[0] == st.st_size and before[1] == st.st_mtime:
+            state[rel] = before
+            continue
+        sha = sha256_of(p)
+        state[rel] = [st.st_size, st.st_mtime, sha]
+        if not before or before[2] != sha:
+            changed.append(rel)
+    return changed, state
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MANIFEST_DDL)
 

@@ -11,24 +11,25 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import warehouse_models
 from orchestration.assets.ingestion import inbox_manifest, raw_assets
 from orchestration.assets.publish import published_warehouse
+from orchestration.automation import (PIPELINE_JOB, inbox_sensor, monthly_schedule, pipeline_job, registry_job,
+                                      registry_schedule)
 from orchestration.checks import quality_checks
 from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT, ensure_manifest
 from orchestration.resources import Warehouse, point_dbt_at_working_db
 
-PIPELINE_JOB = "pipeline"
+__all__ = ["PIPELINE_JOB", "build_definitions", "defs"]
 
 
 def build_definitions() -> dg.Definitions:
     warehouse = Warehouse.from_env()
     point_dbt_at_working_db()
     ensure_manifest()  # re-parse only if the working file moved (keeps dbt's partial parsing valid)
-    pipeline = dg.define_asset_job(
-        PIPELINE_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
-        description="The whole monthly run: inbox → raw → dbt build (tests gate) → publish.")
     return dg.Definitions(
         assets=[inbox_manifest, *raw_assets, warehouse_models, published_warehouse],
         asset_checks=quality_checks,
-        jobs=[pipeline],
+        jobs=[pipeline_job, registry_job],
+        schedules=[monthly_schedule, registry_schedule],
+        sensors=[inbox_sensor],
         resources={
             "warehouse": warehouse,
             "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),

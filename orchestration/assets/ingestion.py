@@ -11,6 +11,8 @@ from ingestion.manifest import register_inbox
 from orchestration.resources import Warehouse
 
 WORKING_DB_POOL = "working_duckdb"  # every writer of the working file shares this pool (limit 1)
+# A file lock held by another process (a BI tool opening the working file by mistake) is transient.
+RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 
 
 @dg.asset(
@@ -19,6 +21,7 @@ WORKING_DB_POOL = "working_duckdb"  # every writer of the working file shares th
     kinds={"python", "duckdb"},
     owners=["team:data-engineering"],
     pool=WORKING_DB_POOL,
+    retry_policy=RETRY,
     description="Registers every file of the inbox in ops.file_manifest in delivery order; refuses "
                 "files outside the known folders, of another extension or empty; marks byte-identical "
                 "copies as duplicates.",
@@ -46,6 +49,7 @@ def _raw_asset(kind: str) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         owners=["team:data-engineering"],
         pool=WORKING_DB_POOL,
+        retry_policy=RETRY,
         description=f"raw.{smap.table}: every loaded {kind} file's rows, parsed to canonical columns and units, "
                     "with file sha256, sheet and row number. Refused rows go to ops.rejected_rows.",
     )
