@@ -11,8 +11,14 @@ from dagster_dbt import DbtCliResource
 from orchestration.assets.dbt import warehouse_models
 from orchestration.assets.ingestion import inbox_manifest, raw_assets
 from orchestration.assets.publish import published_warehouse
-from orchestration.automation import (PIPELINE_JOB, inbox_sensor, monthly_schedule, pipeline_job, registry_job,
-                                      registry_schedule)
+from orchestration.automation import (
+    PIPELINE_JOB,
+    inbox_sensor,
+    monthly_schedule,
+    pipeline_job,
+    registry_job,
+    registry_schedule,
+)
 from orchestration.checks import quality_checks
 from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT, ensure_manifest
 from orchestration.resources import Warehouse, point_dbt_at_working_db
