@@ -54,3 +54,13 @@ def test_schedules_and_sensor_are_defined():
     registry_keys = {k.to_user_string() for k in defs.resolve_job_def("registry_refresh").asset_layer.selected_asset_keys}
     assert {"raw/registry", "marts/dim_firm", "published/warehouse"} <= registry_keys
     assert "raw/power_bills" not in registry_keys
+
+
+def test_the_dagster_home_allows_one_run_and_one_writer_at_a_time(tmp_path, monkeypatch):
+    from orchestration.cli import ensure_dagster_home
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    ensure_dagster_home()
+    instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
+    config = instance.get_concurrency_config()
+    assert config.pool_config.default_pool_limit == 1 and config.run_queue_config.max_concurrent_runs == 1
