@@ -258,3 +258,35 @@ def test_firms_named_without_a_valid_code_are_resolved_through_the_registry(pipe
     assert centers == {code: r["operator_uscc_resolved"] for code, r in latest_center.items()}
     ways = {p["investor_resolution"] for p in latest_project.values()}
     assert {"uscc", "name"} <= ways and None in projects.values()
+
+
+def test_center_accounting_energy_cost_and_operator_tax(pipeline, sample):
+    """Yearly facility energy and cost from the bills of each center's accounts, every billing month
+    counted (also months whose ledger row was refused); tax per 10,000 kWh over the operator's centers."""
+    _, truth = sample
+    energy = defaultdict(float)
+    cost = defaultdict(float)
+    for b in truth.bills:
+        if b["center_code"]:
+            energy[(b["center_code"], b["billing_month"].year)] += b["kwh_total"]
+            cost[(b["center_code"], b["billing_month"].year)] += b["total_cny"]
+    got = {(c, y): (e, k) for c, y, e, k in pipeline.query(
+        "select center_code, year, energy_kwh, electricity_cost_cny from marts.mart_center_accounting")}
+    for key, kwh in energy.items():
+        assert _approx(got[key][0], kwh) and _approx(got[key][1], cost[key], abs_=0.05), key
+    assert all(e is None for k, (e, _) in got.items() if k not in energy)   # no bills: NULL, never 0
+
+
+def test_compute_capacity_cluster_row_is_the_sum_of_the_parks(pipeline, sample):
+    _, truth = sample
+    want = defaultdict(lambda: [0, 0.0])
+    for r in truth.center_months:
+        want[r["report_month"]][0] += r["racks_built"] or 0
+        want[r["report_month"]][1] += sum(r[k] or 0 for k in ("compute_general_pflops", "compute_ai_pflops",
+                                                              "compute_hpc_pflops"))
+    got = {m: (racks, general + ai + hpc) for m, racks, general, ai, hpc in pipeline.query(
+        "select month, racks_built, coalesce(compute_general_pflops, 0), coalesce(compute_ai_pflops, 0), "
+        "coalesce(compute_hpc_pflops, 0) from marts.mart_compute_capacity where park = '全区'")}
+    assert set(got) == set(want)
+    for month, (racks, compute) in want.items():
+        assert got[month][0] == racks and _approx(got[month][1], compute), month
