@@ -16,7 +16,6 @@ import unicodedata
 
 MISSING_MARKERS = frozenset({"", "—", "－", "-", "–", "/", "无", "暂无", "N/A", "n/a", "NA", "#N/A", "——", "--"})
 
-_WS = re.compile(r"\s+")
 _EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
@@ -38,7 +37,9 @@ def clean_text(value) -> str | None:
         value = value.isoformat()
     elif not isinstance(value, str):
         value = str(value)
-    text = _WS.sub(" ", unicodedata.normalize("NFKC", value)).strip()
+    if not unicodedata.is_normalized("NFKC", value):
+        value = unicodedata.normalize("NFKC", value)
+    text = " ".join(value.split())  # trims and collapses every Unicode space and line break
     return None if text in MISSING_MARKERS else text
 
 

@@ -278,8 +278,9 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
     sums_group: dict[str, float] = defaultdict(float)
     template = _nulls(smap)
 
-    for row_number, cells in table.rows:
-        kind = row_kind(cells)
+    kinds = [row_kind(cells) for _, cells in table.rows]
+    has_totals = "total" in kinds  # the running sums are only needed to check a totals row
+    for (row_number, cells), kind in zip(table.rows, kinds, strict=True):
         if kind == "blank":
             continue
         if kind in ("total", "note"):
@@ -291,8 +292,8 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
                     sums_group.clear()
             continue
         parsed.rows_read += 1
-        raw = _raw(table, cells)
-        _add_to_sums(conv, numeric, cells, (sums_all, sums_group))  # refused rows count in the clerk's total
+        if has_totals:  # refused rows count in the clerk's total too
+            _add_to_sums(conv, numeric, cells, (sums_all, sums_group))
         record = dict(template)
         try:
             if len(cells) > len(table.cells) and any(clean_text(v) is not None for v in cells[len(table.cells):]):
@@ -318,14 +319,14 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
             if smap.firm and record.get(smap.firm["uscc"]) is None and record.get(smap.firm["name"]) is None:
                 raise RowError("missing_key", "the row names no firm: give a valid 统一社会信用代码 or the 企业名称")
         except RowError as exc:
-            parsed.rejections.append(Rejection(table.sheet, row_number, raw, exc.code, str(exc)))
+            parsed.rejections.append(Rejection(table.sheet, row_number, _raw(table, cells), exc.code, str(exc)))
             continue
         extras = {c.text: v for c in unknown if c.index < len(cells) and (v := clean_text(cells[c.index]))}
         if extras:
             record["extras"] = json.dumps(extras, ensure_ascii=False)
         record["sheet"] = table.sheet
         record["row_number"] = row_number
-        record["_raw"] = raw
+        record["_source"] = (table, cells)  # raw values are rebuilt only if the row is refused later
         parsed.records.append(record)
         parsed.warnings.extend(row_warnings)
     for c in unknown:
@@ -391,7 +392,7 @@ def reject_duplicate_keys(smap: SourceMap, parsed: Parsed) -> None:
         label = " / ".join(f"{c}={v}" for c, v in zip(smap.key, k, strict=False) if v is not None) or str(k)
         for r in rows:
             parsed.rejections.append(Rejection(
-                r["sheet"], r["row_number"], r["_raw"], "duplicate_key_in_file",
+                r["sheet"], r["row_number"], _raw(*r["_source"]), "duplicate_key_in_file",
                 f"{label} appears {len(rows)} times in this file (rows {where}): every copy is refused; "
                 "deliver the file again with one row for it"))
     parsed.records = kept
