@@ -44,16 +44,20 @@ def _quote(text: str | None) -> str:
     return "'" + (text or "").replace("'", "''") + "'"
 
 
-def failed_blocking_checks(con: duckdb.DuckDBPyConnection, database: str) -> list[str]:
-    """Blocking checks whose latest result failed (from any run)."""
+def failed_blocking_checks(con: duckdb.DuckDBPyConnection, database: str,
+                           current: set[tuple[str, str]] | None = None) -> list[str]:
+    """Blocking checks whose latest result failed (from any run); only checks still defined when
+    ``current`` ((check name, asset) pairs) is given, so a removed check cannot block for ever."""
     return [f"{name} on {asset}" for name, asset in con.execute(f"""
         select check_name, asset from (
             select *, row_number() over (partition by check_name, asset order by checked_at desc) as rn
             from {database}.ops.check_results)
-        where rn = 1 and not passed and severity = 'ERROR' order by 1, 2""").fetchall()]
+        where rn = 1 and not passed and severity = 'ERROR' order by 1, 2""").fetchall()
+        if current is None or (name, asset) in current]
 
 
-def publish(working_db: Path, published_db: Path, run_id: str) -> dict[str, int]:
+def publish(working_db: Path, published_db: Path, run_id: str,
+            current_checks: set[tuple[str, str]] | None = None) -> dict[str, int]:
     """Write a new published file from the working file and swap it in; returns table → row count."""
     published_db.parent.mkdir(parents=True, exist_ok=True)
     tmp = published_db.with_name(f".{published_db.stem}-{run_id[:8]}.tmp.duckdb")
@@ -62,7 +66,7 @@ def publish(working_db: Path, published_db: Path, run_id: str) -> dict[str, int]
     con = duckdb.connect(str(tmp))
     try:
         con.execute(f"attach {_quote(str(working_db))} as w (read_only)")
-        failed = failed_blocking_checks(con, "w")
+        failed = failed_blocking_checks(con, "w", current_checks)
         if failed:
             raise PublicationRefused("blocking checks failed: " + "; ".join(failed))
         relations = con.execute("""

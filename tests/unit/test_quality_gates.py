@@ -203,3 +203,14 @@ def test_every_sql_check_refuses_its_violation(con, spec):
     con.execute(SQL_VIOLATIONS[(spec.asset, spec.name)])
     outcome = run_suite(con, [spec])[spec.name]
     assert not outcome.passed and json.loads(outcome.observed)["offending_rows"] >= 1
+
+
+def test_a_removed_check_cannot_block_publication_for_ever(tmp_path, con):
+    con.execute("create table marts.dim_month as select date '2024-01-01' as month")
+    record_checks(con, [CheckRecord("old_check", "marts/dim_month", False, "ERROR", "{}", None, "run-1",
+                                    dt.datetime(2024, 1, 1))])
+    con.close()
+    published = tmp_path / "published.duckdb"
+    with pytest.raises(PublicationRefused):
+        publish(tmp_path / "working.duckdb", published, "run-2", {("old_check", "marts/dim_month")})
+    assert publish(tmp_path / "working.duckdb", published, "run-2", {("new_check", "marts/dim_month")})
