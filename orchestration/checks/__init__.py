@@ -10,6 +10,7 @@ import json
 
 import dagster as dg
 
+from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks.runner import CheckSpec, run_suite, suites
 from orchestration.checks_log import CheckRecord, record_checks
 from orchestration.resources import Warehouse
@@ -23,6 +24,7 @@ def _suite_check(asset: str, specs: list[CheckSpec]) -> dg.AssetChecksDefinition
                                  blocking=s.severity == "ERROR") for s in specs],
         name=f"quality__{asset.replace('/', '__')}",
         can_subset=True,
+        pool=WORKING_DB_POOL,  # it appends to ops.check_results: a writer of the working file
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
         selected = [s for s in specs if dg.AssetCheckKey(key, s.name) in context.selected_asset_check_keys]
