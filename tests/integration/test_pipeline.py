@@ -116,6 +116,10 @@ def test_firm_history_type_2(pipeline, sample):
     want = sorted(((v["uscc"], v["name"], v["status"], v["valid_from"], v["valid_to"], v["is_current"],
                     v["legal_rep_masked"]) for v in truth.firm_versions), key=lambda r: (r[0], r[3]))
     assert got == want
+    hard_soft = {(u, f): (h, e) for u, f, h, e in pipeline.query(
+        "select uscc, valid_from, hard_soft, industry_code_edition from marts.dim_firm")}
+    assert hard_soft == {(v["uscc"], v["valid_from"]): (v["hard_soft"], "GB/T 4754-2017") for v in truth.firm_versions}
+    assert {h for h, _ in hard_soft.values()} == {"hard", "soft", None}
     renamed = truth.traps["firm_renamed"]["uscc"]
     assert sum(1 for r in got if r[0] == renamed) >= 2
 
