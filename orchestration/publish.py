@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 PUBLISHED_SCHEMAS = ("marts", "audit")
+_IN_PUBLISHED = "(" + ", ".join(f"'{x}'" for x in PUBLISHED_SCHEMAS) + ")"
 
 # Descriptions of the two audit tables written here rather than by dbt.
 OWN_TABLES = {
@@ -69,9 +70,9 @@ def publish(working_db: Path, published_db: Path, run_id: str,
         failed = failed_blocking_checks(con, "w", current_checks)
         if failed:
             raise PublicationRefused("blocking checks failed: " + "; ".join(failed))
-        relations = con.execute("""
+        relations = con.execute(f"""
             select table_schema, table_name from information_schema.tables
-            where table_catalog = 'w' and table_schema in ('marts', 'audit') order by 1, 2""").fetchall()
+            where table_catalog = 'w' and table_schema in {_IN_PUBLISHED} order by 1, 2""").fetchall()
         for schema, table in relations:
             con.execute(f"create schema if not exists {schema}")
             con.execute(f"create table {schema}.{table} as select * from w.{schema}.{table}")
@@ -98,14 +99,14 @@ def publish(working_db: Path, published_db: Path, run_id: str,
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
-    for schema, table, comment in con.execute("""
+    for schema, table, comment in con.execute(f"""
             select schema_name, table_name, comment from duckdb_tables()
-            where database_name = 'w' and schema_name in ('marts', 'audit') and comment is not null
+            where database_name = 'w' and schema_name in {_IN_PUBLISHED} and comment is not null
             union all
             select schema_name, view_name, comment from duckdb_views()
-            where database_name = 'w' and schema_name in ('marts', 'audit') and comment is not null""").fetchall():
+            where database_name = 'w' and schema_name in {_IN_PUBLISHED} and comment is not null""").fetchall():
         con.execute(f"comment on table {schema}.{table} is {_quote(comment)}")
-    for schema, table, column, comment in con.execute("""
+    for schema, table, column, comment in con.execute(f"""
             select schema_name, table_name, column_name, comment from duckdb_columns()
-            where database_name = 'w' and schema_name in ('marts', 'audit') and comment is not null""").fetchall():
+            where database_name = 'w' and schema_name in {_IN_PUBLISHED} and comment is not null""").fetchall():
         con.execute(f'comment on column {schema}.{table}."{column}" is {_quote(comment)}')
