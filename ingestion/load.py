@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.column_maps import SourceMap, source_map
 from ingestion.manifest import ensure_schema, pending
@@ -70,8 +71,11 @@ def _period_default(smap: SourceMap, title: str, file_name: str):
     return None
 
 
-def _period_text(smap: SourceMap, records: list[dict]) -> str | None:
-    values = sorted({r[smap.period["column"]] for r in records if r.get(smap.period["column"]) is not None})
+def _period_text(smap: SourceMap, parsed: Parsed) -> str | None:
+    rows = parsed.rows_table()
+    if rows is None:
+        return None
+    values = sorted(v for v in pc.unique(rows.column(smap.period["column"])).to_pylist() if v is not None)
     if not values or smap.period["kind"] == "quarter":
         return None
     if smap.period["kind"] == "month":
@@ -115,17 +119,19 @@ def parse_file(kind: str, path: Path) -> FileResult:
             raise FileRefused("no_data_sheet", "no sheet has a header of this source ("
                               + ", ".join(f"{n}: {s}" for n, s in result.sheets.items()) + ")")
         reject_duplicate_keys(smap, parsed)
-        result.period = _period_text(smap, parsed.records)
+        result.period = _period_text(smap, parsed)
     except FileRefused as exc:
         return FileResult(status="rejected", reason=f"{exc.code}: {exc}", sheets=result.sheets)
     return result
 
 
-def _frame(smap: SourceMap, sha: str, records: list[dict]) -> pd.DataFrame:
-    cols = list(LINEAGE) + list(raw_columns(smap)) + ["extras"]
-    frame = pd.DataFrame.from_records(records, columns=cols) if records else pd.DataFrame(columns=cols)
-    frame["file_sha256"] = sha
-    return frame.astype(object).where(frame.notna(), None)
+def _frame(smap: SourceMap, sha: str, parsed: Parsed) -> pa.Table:
+    """The raw table's rows of one file, in the raw table's column order."""
+    rows = parsed.rows_table()
+    cols = [*raw_columns(smap), "extras"]
+    return pa.table({"file_sha256": pa.array([sha] * rows.num_rows, pa.string()),
+                     "sheet": rows.column("sheet"), "row_number": rows.column("row_number"),
+                     **{c: rows.column(c) for c in cols}})
 
 
 def write_result(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: str, result: FileResult) -> None:
@@ -137,8 +143,8 @@ def write_result(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: 
         con.execute(f"delete from raw.{smap.table} where file_sha256 = ?", [sha])
         con.execute("delete from ops.rejected_rows where file_sha256 = ? and path = ?", [sha, rel_path])
         con.execute("delete from ops.parse_warnings where file_sha256 = ? and path = ?", [sha, rel_path])
-        if result.status == "loaded" and p.records:
-            frame = _frame(smap, sha, p.records)  # noqa: F841 (read by DuckDB's replacement scan)
+        if result.status == "loaded" and p.n_records:
+            frame = _frame(smap, sha, p)  # noqa: F841 (read by DuckDB's replacement scan)
             con.execute(f"insert into raw.{smap.table} by name select * from frame")
         if p.rejections:
             con.executemany("insert into ops.rejected_rows values (?, ?, ?, ?, ?, ?, ?)", [
@@ -148,7 +154,7 @@ def write_result(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: 
             con.executemany("insert into ops.parse_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", [
                 (sha, rel_path, w.sheet, w.row_number, w.column_name, w.raw_value, w.warning_code, w.message)
                 for w in p.warnings])
-        loaded = len(p.records) if result.status == "loaded" else 0
+        loaded = p.n_records if result.status == "loaded" else 0
         con.execute(
             "update ops.file_manifest set status = ?, reason = ?, period = ?, rows_read = ?, rows_loaded = ?, "
             "rows_rejected = ?, rows_skipped = ?, sheets = ? where file_sha256 = ? and path = ?",
@@ -179,7 +185,7 @@ def load_source(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str) -> dict:
         write_result(con, kind, sha, rel_path, result)
         summary["files_loaded" if result.status == "loaded" else "files_rejected"] += 1
         if result.status == "loaded":
-            summary["rows_loaded"] += len(result.parsed.records)
+            summary["rows_loaded"] += result.parsed.n_records
             summary["rows_rejected"] += len(result.parsed.rejections)
             summary["warnings"] += len(result.parsed.warnings)
     return summary

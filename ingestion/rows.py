@@ -9,13 +9,21 @@ What does not belong here: reading files (``spreadsheet.py``), rules across file
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections import Counter, defaultdict
+import unicodedata
+from collections import defaultdict
 from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ingestion.column_maps import Column, SourceMap, common, header_key, units
 from ingestion.normalize import (
+    MISSING_MARKERS,
     CellError,
     clean_text,
     parse_date,
@@ -26,7 +34,7 @@ from ingestion.normalize import (
     squeeze,
 )
 from ingestion.spreadsheet import HeaderCell, Table, row_kind, total_level
-from ingestion.uscc import check_uscc
+from ingestion.uscc import check_uscc, valid_many
 
 
 @dataclass
@@ -50,11 +58,34 @@ class Warning_:
 
 @dataclass
 class Parsed:
-    records: list[dict] = field(default_factory=list)
+    """What a file gave: loaded rows (Arrow tables, one per sheet), refused rows, warnings, counts.
+
+    The loaded rows carry ``sheet`` and ``row_number`` and two internal columns, ``_table`` (index in
+    ``tables``) and ``_k`` (row index in that table), to rebuild a row's raw values if it is refused
+    later; ``rows_table`` drops them.
+    """
+    frames: list[pa.Table] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
     warnings: list[Warning_] = field(default_factory=list)
     rows_read: int = 0
     rows_skipped: int = 0
+
+    @property
+    def n_records(self) -> int:
+        return sum(f.num_rows for f in self.frames)
+
+    def rows_table(self) -> pa.Table | None:
+        if not self.frames:
+            return None
+        table = pa.concat_tables(self.frames)
+        return table.drop_columns(["_table", "_k"])
+
+    @property
+    def records(self) -> list[dict]:
+        """The loaded rows as dicts (for tests and small files)."""
+        table = self.rows_table()
+        return [] if table is None else table.to_pylist()
 
 
 class RowError(Exception):
@@ -110,7 +141,7 @@ def _tidy(value: float) -> float:
 
 
 class Converter:
-    """Converts the cells of one table, column by column, with a cache per column."""
+    """Converts the cells of one table; the caller converts each distinct value of a column once."""
 
     def __init__(self, smap: SourceMap, table: Table):
         self.smap = smap
@@ -118,26 +149,13 @@ class Converter:
         self.cells = [(c, smap.columns[c.column]) for c in table.cells if c.column]
         self.scale = {c.column: _scale(col, c) for c, col in self.cells
                       if col.type in ("measure", "int", "ratio")}
-        self.cache: dict[tuple[str, object], tuple] = {}
 
     def convert(self, col: Column, cell: HeaderCell, value) -> tuple[dict, str | None]:
         """→ ({canonical columns: values}, warning message or None). Raises RowError to refuse."""
-        key = (col.name, value if not isinstance(value, list) else repr(value))
-        hit = self.cache.get(key)
-        if hit is None:
-            try:
-                hit = (self._convert(col, cell, value), None)
-            except CellError as exc:
-                hit = (None, str(exc))
-            except RowError as exc:
-                hit = (exc, None)
-            self.cache[key] = hit
-        out, warning = hit
-        if isinstance(out, RowError):
-            raise out
-        if out is None:  # a warning: the value becomes NULL
-            return {col.name: None}, warning
-        return out, None
+        try:
+            return self._convert(col, cell, value), None
+        except CellError as exc:  # a warning: the value becomes NULL
+            return {name: None for name in _outputs(col)}, str(exc)
 
     def _convert(self, col: Column, cell: HeaderCell, value) -> dict:
         t, name = col.type, col.name
@@ -245,16 +263,145 @@ class Converter:
         raise ValueError(f"unknown column type {t!r} in the {self.smap.source} column map")
 
 
-def _nulls(smap: SourceMap) -> dict:
-    out: dict = {"extras": None}
-    for col in smap.columns.values():
-        if col.type == "capital":
-            out.update({f"{col.name}_amount": None, f"{col.name}_currency": None, f"{col.name}_cny": None})
-        else:
-            out[col.name] = None
-        if col.keep_raw_as:
-            out[col.keep_raw_as] = None
-    return out
+_ARROW_TYPES = {"varchar": pa.string(), "double": pa.float64(), "bigint": pa.int64(), "date": pa.date32(),
+                "integer": pa.int32()}
+
+
+def _outputs(col: Column) -> list[str]:
+    """The canonical raw columns a column map entry fills."""
+    if col.type == "capital":
+        return [f"{col.name}_amount", f"{col.name}_currency", f"{col.name}_cny"]
+    return [col.name] + ([col.keep_raw_as] if col.keep_raw_as else [])
+
+
+def output_types(smap: SourceMap) -> dict[str, pa.DataType]:
+    from ingestion.load import raw_columns  # the raw layer's SQL types are defined there
+    return {name: _ARROW_TYPES[sql] for name, sql in raw_columns(smap).items()}
+
+
+def _factorize(values) -> tuple[np.ndarray, list, pa.Array | None]:
+    """Codes (the distinct value's index; ``len(uniques)`` for a missing cell), the distinct values,
+    and the same as an Arrow string array when the column is one."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        encoded = values.dictionary_encode()
+        uniques = encoded.dictionary.to_pylist()
+        codes = pc.fill_null(encoded.indices, len(uniques)).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, uniques, encoded.dictionary
+    codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
+    uniques = list(uniques)
+    codes = codes.astype(np.int64)
+    codes[codes < 0] = len(uniques)
+    return codes, uniques, None
+
+
+@dataclass
+class _Column:
+    """One grid column below the header, factorized: each distinct raw value is handled once."""
+    codes: np.ndarray   # per row: index into uniques, len(uniques) for a missing cell
+    uniques: list
+    strings: pa.Array | None = None  # the uniques as an Arrow string array (csv, jsonl), for the fast paths
+
+    @functools.cached_property
+    def cleaned(self) -> list[str | None]:
+        """clean_text of each distinct value, the missing cell last."""
+        return [*(clean_text(u) for u in self.uniques), None]
+
+    @functools.cached_property
+    def present(self) -> np.ndarray:
+        """Per row: the cell holds something (not blank, not a missing marker)."""
+        if self.strings is None:
+            per_value = [c is not None for c in self.cleaned]
+        else:  # only short values can clean to nothing or to a missing marker
+            short = pc.less_equal(pc.utf8_length(pc.utf8_trim_whitespace(self.strings)), _LONGEST_MARKER + 4)
+            odd = pc.match_substring_regex(self.strings, f"[{_PY_SPACE}]")
+            ask = np.nonzero(pc.or_(short, odd).to_numpy(zero_copy_only=False))[0]
+            per_value = np.ones(len(self.uniques) + 1, dtype=bool)
+            per_value[-1] = False
+            for u in ask.tolist():
+                per_value[u] = clean_text(self.uniques[u]) is not None
+        return np.asarray(per_value, dtype=bool)[self.codes]
+
+
+# Every character Python's str.split() splits on, but the plain space (RE2 classes).
+_PY_SPACE = (r"\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}"
+             r"\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}")
+_LONGEST_MARKER = max(len(m) for m in MISSING_MARKERS)
+
+
+def _clean_as_is(strings: pa.Array) -> np.ndarray:
+    """Per value: ``clean_text`` would return it unchanged (NFKC form, single inner spaces, no marker)."""
+    normal = pc.equal(pc.utf8_normalize(strings, "NFKC"), strings)
+    spaced = pc.match_substring_regex(strings, f"^ | $|  |[{_PY_SPACE}]")
+    marker = pc.is_in(strings, value_set=pa.array(sorted(MISSING_MARKERS), pa.string()))
+    ok = pc.and_(pc.and_(normal, pc.invert(spaced)), pc.invert(marker))
+    return pc.fill_null(ok, False).to_numpy(zero_copy_only=False)
+
+
+_SEPARATOR = re.compile(r"[；;、]")
+
+
+def _as_is(col: Column, column: _Column) -> np.ndarray | None:
+    """Per distinct value: the conversion is the identity and refuses nothing (so Python can skip it).
+
+    Only a fast path: False means "convert it in Python", never a different result.
+    """
+    if column.strings is None or col.type not in ("text", "names", "account", "uscc", "firm_uscc"):
+        return None
+    strings = column.strings
+    if col.type in ("uscc", "firm_uscc"):
+        return np.asarray(valid_many(column.uniques), dtype=bool)
+    clean = _clean_as_is(strings)
+    if col.type == "text":
+        return clean
+    if col.type == "names":
+        return clean & ~pc.match_substring_regex(strings, _SEPARATOR.pattern).to_numpy(zero_copy_only=False)
+    return clean & pc.match_substring_regex(strings, "^[0-9]+$").to_numpy(zero_copy_only=False)  # account
+
+
+_MARKER_PREFILTER = None
+
+
+def _may_be_marker(uniques: list) -> np.ndarray:
+    """A cheap superset of the values that start a totals or notes row (exact test in ``row_kind``)."""
+    global _MARKER_PREFILTER
+    if _MARKER_PREFILTER is None:
+        markers = [unicodedata.normalize("NFKC", m) for m in (*common()["total_markers"], *common()["note_markers"])]
+        _MARKER_PREFILTER = "^(" + "|".join(re.escape(m) for m in markers) + ")"
+    if not uniques or not all(isinstance(u, str) for u in uniques):
+        return np.ones(len(uniques), dtype=bool)
+    text = pc.utf8_normalize(pa.array(uniques, pa.string()), "NFKC")
+    text = pc.replace_substring_regex(text, r"[\s\p{Z}\x{1c}-\x{1f}\x{85}]+", "")
+    return pc.match_substring_regex(text, _MARKER_PREFILTER).to_numpy(zero_copy_only=False)
+
+
+def _row_kinds(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: kind (0 data, 1 blank, 2 total, 3 note) and, for totals, whether it is a 小计."""
+    first = np.full(n, -1, dtype=np.int64)
+    for j, column in enumerate(columns):
+        first[(first < 0) & column.present] = j
+    kind = np.where(first < 0, 1, 0)
+    sub = np.zeros(n, dtype=bool)
+    for j, column in enumerate(columns):
+        rows = np.nonzero(first == j)[0]
+        if not len(rows):
+            continue
+        used = np.unique(column.codes[rows])
+        used = used[used < len(column.uniques)]
+        candidates = used[_may_be_marker([column.uniques[u] for u in used])]
+        for u in candidates.tolist():
+            k = row_kind([column.uniques[u]])
+            if k in ("total", "note"):
+                hit = rows[column.codes[rows] == u]
+                kind[hit] = 2 if k == "total" else 3
+                sub[hit] = k == "total" and total_level([column.uniques[u]]) == "sub"
+    return kind, sub
+
+
+def _raws(table: Table, ks: list[int]) -> list[dict]:
+    """The raw values of table rows ``ks`` by header, as a refused row keeps them."""
+    return [_raw(table, cells) for cells in table.rows_at(ks)]
 
 
 def _raw(table: Table, cells: list) -> dict:
@@ -264,135 +411,230 @@ def _raw(table: Table, cells: list) -> dict:
             raw[c.text or f"column {c.index + 1}"] = v
     extra = [clean_text(v) for v in cells[len(table.cells):] if clean_text(v) is not None]
     if extra:
-        raw["(beyond the header)"] = " | ".join(extra)
+        truncated = table.grid.truncated_after is not None and len(cells) >= table.grid.truncated_after
+        raw["(beyond the header)"] = " | ".join(extra) + (" | …" if truncated else "")
     return raw
 
 
-def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -> None:
-    """Append this table's rows to ``parsed``; ``period_default`` fills an empty period column."""
-    conv = Converter(smap, table)  # may raise RowError for a bad header unit: the caller refuses the file
-    period_col = smap.period["column"]
-    numeric = [(c, col) for c, col in conv.cells if col.type in ("int", "measure")]
-    unknown = table.unknown
-    sums_all: dict[str, float] = defaultdict(float)
-    sums_group: dict[str, float] = defaultdict(float)
-    template = _nulls(smap)
+class _Reasons:
+    """The first reason each row is refused for, in the order the rules are applied."""
 
-    kinds = [row_kind(cells) for _, cells in table.rows]
-    has_totals = "total" in kinds  # the running sums are only needed to check a totals row
-    for (row_number, cells), kind in zip(table.rows, kinds, strict=True):
-        if kind == "blank":
-            continue
-        if kind in ("total", "note"):
-            parsed.rows_skipped += 1
-            if kind == "total":
-                _check_total(conv, numeric, cells, row_number, table,
-                             sums_group if total_level(cells) == "sub" else sums_all, parsed)
-                if total_level(cells) == "sub":
-                    sums_group.clear()
-            continue
-        parsed.rows_read += 1
-        if has_totals:  # refused rows count in the clerk's total too
-            _add_to_sums(conv, numeric, cells, (sums_all, sums_group))
-        record = dict(template)
-        try:
-            if len(cells) > len(table.cells) and any(clean_text(v) is not None for v in cells[len(table.cells):]):
-                raise RowError("cells_beyond_header", "the row has values in columns without a header")
-            row_warnings = []
-            for cell, col in conv.cells:
-                value = cells[cell.index] if cell.index < len(cells) else None
-                out, warning = conv.convert(col, cell, value)
-                record.update(out)
-                if warning:
-                    code = WARNING_CODES.get(col.type, "unparsed_value")
-                    row_warnings.append(Warning_(table.sheet, row_number, col.name, clean_text(value), code,
-                                                 f"{cell.text}: {warning}; the value is left empty"))
-            if record.get(period_col) is None:
-                record[period_col] = period_default
-            for col in smap.required:
-                if record.get(col.name) is None:
-                    aliases = " / ".join(col.aliases[:3])
-                    raise RowError("missing_key", f"the required {col.name} ({aliases}) is empty")
-            if record.get(period_col) is None:
-                raise RowError("missing_period", f"the row has no {period_col} and none was found in the "
-                               "title or the file name")
-            if smap.firm and record.get(smap.firm["uscc"]) is None and record.get(smap.firm["name"]) is None:
-                raise RowError("missing_key", "the row names no firm: give a valid 统一社会信用代码 or the 企业名称")
-        except RowError as exc:
-            parsed.rejections.append(Rejection(table.sheet, row_number, _raw(table, cells), exc.code, str(exc)))
-            continue
-        extras = {c.text: v for c in unknown if c.index < len(cells) and (v := clean_text(cells[c.index]))}
-        if extras:
-            record["extras"] = json.dumps(extras, ensure_ascii=False)
-        record["sheet"] = table.sheet
-        record["row_number"] = row_number
-        record["_source"] = (table, cells)  # raw values are rebuilt only if the row is refused later
-        parsed.records.append(record)
-        parsed.warnings.extend(row_warnings)
-    for c in unknown:
+    def __init__(self, n: int):
+        self.index = np.full(n, -1, dtype=np.int64)
+        self.reasons: list[tuple[str, str]] = []
+
+    def add(self, mask: np.ndarray, code: str, message: str) -> None:
+        mask = mask & (self.index < 0)
+        if mask.any():
+            self.reasons.append((code, message))
+            self.index[mask] = len(self.reasons) - 1
+
+    def add_per_value(self, per_value: list[tuple[str, str] | None], codes: np.ndarray) -> None:
+        """``per_value[code]`` is a (code, message) refusing rows holding that value, or None."""
+        local = np.full(len(per_value), -1, dtype=np.int64)
+        for u, reason in enumerate(per_value):
+            if reason is not None:
+                self.reasons.append(reason)
+                local[u] = len(self.reasons) - 1
+        if (local >= 0).any():
+            row = local[codes]
+            take = (self.index < 0) & (row >= 0)
+            self.index[take] = row[take]
+
+
+def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -> None:
+    """Append this table's rows to ``parsed``; ``period_default`` fills an empty period column.
+
+    Works column by column: every distinct raw value of a column is converted once, and the row
+    rules are array operations, so a million-row registry extract costs what its distinct values do.
+    """
+    conv = Converter(smap, table)  # may raise RowError for a bad header unit: the caller refuses the file
+    n = table.n_rows
+    width = max(len(table.cells), len(table.grid.columns))
+    columns = [_Column(*_factorize(table.column(j))) for j in range(width)]
+    kind, is_sub = _row_kinds(columns, n)
+    data = kind == 0
+    parsed.rows_read += int(data.sum())
+    parsed.rows_skipped += int(((kind == 2) | (kind == 3)).sum())
+
+    reasons = _Reasons(n)
+    beyond = np.zeros(n, dtype=bool)
+    for column in columns[len(table.cells):]:
+        beyond |= column.present
+    reasons.add(beyond, "cells_beyond_header", "the row has values in columns without a header")
+
+    types = output_types(smap)
+    out: dict[str, pa.Array] = {name: pa.nulls(n, t) for name, t in types.items()}
+    warned: list[tuple[HeaderCell, Column, _Column, list[str | None]]] = []
+    numeric: dict[str, np.ndarray] = {}  # per numeric column: value, NaN where empty or refused
+    for cell, col in conv.cells:
+        column = columns[cell.index]
+        as_is = _as_is(col, column)
+        size = len(column.uniques) + 1  # the missing cell last
+        values: dict[str, list] = {name: [None] * size for name in _outputs(col)}
+        refusals: list[tuple[str, str] | None] = [None] * size
+        warnings: list[str | None] = [None] * size
+        if as_is is not None:
+            values[col.name][:-1] = column.uniques
+            slow = [*np.nonzero(~as_is)[0].tolist(), size - 1]
+        else:
+            slow = range(size)
+        for u in slow:
+            raw = column.uniques[u] if u < size - 1 else None
+            try:
+                converted, warnings[u] = conv.convert(col, cell, raw)
+            except RowError as exc:
+                converted, refusals[u] = {}, (exc.code, str(exc))
+            for name, vs in values.items():
+                vs[u] = converted.get(name)
+        reasons.add_per_value(refusals, column.codes)
+        indices = pa.array(column.codes)
+        for name, vs in values.items():
+            out[name] = pa.array(vs, types[name]).take(indices)
+        if any(w is not None for w in warnings):
+            warned.append((cell, col, column, warnings))
+        if col.type in ("int", "measure"):
+            per_value = np.array([np.nan if (v is None or r is not None) else float(v)
+                                  for v, r in zip(values[col.name], refusals, strict=True)])
+            numeric[col.name] = per_value[column.codes]
+
+    period_col = smap.period["column"]
+    if period_default is not None:
+        out[period_col] = pc.fill_null(out[period_col], pa.scalar(period_default, types[period_col]))
+    for col in smap.required:
+        aliases = " / ".join(col.aliases[:3])
+        reasons.add(_is_null(out[col.name]), "missing_key", f"the required {col.name} ({aliases}) is empty")
+    reasons.add(_is_null(out[period_col]), "missing_period",
+                f"the row has no {period_col} and none was found in the title or the file name")
+    if smap.firm:
+        reasons.add(_is_null(out[smap.firm["uscc"]]) & _is_null(out[smap.firm["name"]]), "missing_key",
+                    "the row names no firm: give a valid 统一社会信用代码 or the 企业名称")
+
+    if (kind == 2).any():
+        _check_totals(table, conv, kind, is_sub, numeric, parsed)
+    refused = np.nonzero(data & (reasons.index >= 0))[0].tolist()
+    for k, raw in zip(refused, _raws(table, refused), strict=True):
+        code, message = reasons.reasons[reasons.index[k]]
+        parsed.rejections.append(Rejection(table.sheet, table.row_number(k), raw, code, message))
+
+    keep = data & (reasons.index < 0)
+    row_numbers = np.arange(n, dtype=np.int64) + table.row_number(0)
+    new_warnings = []
+    for cell, col, column, warnings in warned:
+        code = WARNING_CODES.get(col.type, "unparsed_value")
+        warn = np.array([w is not None for w in warnings], dtype=bool)[column.codes] & keep
+        for k in np.nonzero(warn)[0].tolist():
+            u = column.codes[k]
+            raw = clean_text(column.uniques[u]) if u < len(column.uniques) else None
+            new_warnings.append((k, Warning_(table.sheet, int(row_numbers[k]), col.name, raw, code,
+                                             f"{cell.text}: {warnings[u]}; the value is left empty")))
+    parsed.warnings.extend(w for _, w in sorted(new_warnings, key=lambda kw: kw[0]))  # row order, then column
+
+    frame = dict(out)
+    frame["extras"] = _extras(table, columns, n)
+    frame["sheet"] = pa.array([table.sheet] * n, pa.string()) if table.sheet else pa.nulls(n, pa.string())
+    frame["row_number"] = pa.array(row_numbers.astype(np.int32))
+    frame["_table"] = pa.array(np.full(n, len(parsed.tables), dtype=np.int32))
+    frame["_k"] = pa.array(np.arange(n, dtype=np.int64))
+    parsed.tables.append(table)
+    parsed.frames.append(pa.table(frame).filter(pa.array(keep)))
+    for c in table.unknown:
         parsed.warnings.append(Warning_(table.sheet, None, None, c.text, "unknown_column",
                                         f"column '{c.text}' is not in the {smap.source} column map: kept in "
                                         "extras; add an alias if it is one of ours"))
 
 
-def _add_to_sums(conv: Converter, numeric, cells, sums: tuple[dict, ...]) -> None:
-    for cell, col in numeric:
-        value = cells[cell.index] if cell.index < len(cells) else None
-        try:
-            v = conv.convert(col, cell, value)[0].get(col.name)
-        except RowError:
-            continue
-        if isinstance(v, (int, float)):
-            for s in sums:
-                s[col.name] += v
+def _is_null(values: pa.Array) -> np.ndarray:
+    return values.is_null().to_numpy(zero_copy_only=False)
 
 
-def _check_total(conv: Converter, numeric, cells, row_number, table: Table, sums, parsed: Parsed) -> None:
-    for cell, col in numeric:
-        value = cells[cell.index] if cell.index < len(cells) else None
-        try:
-            out, _ = conv.convert(col, cell, value)
-        except RowError:
-            continue
-        stated = out.get(col.name)
-        if stated is None:
-            continue
-        actual = sums.get(col.name, 0.0)
-        if abs(stated - actual) > max(0.01, 1e-9 * abs(actual)):
-            parsed.warnings.append(Warning_(
-                table.sheet, row_number, col.name, clean_text(value), "total_mismatch",
-                f"the totals row says {cell.text} = {clean_text(value)}, the rows above add up to "
-                f"{actual:g} (in {col.name}'s unit): check the rows or the total"))
+def _extras(table: Table, columns: list[_Column], n: int) -> pa.Array:
+    """Per row: the JSON object of the values in columns the map does not know, or NULL."""
+    parts = []
+    for c in table.unknown:
+        column = columns[c.index]
+        key = json.dumps(c.text, ensure_ascii=False)
+        fragments = [None if v is None else f"{key}: {json.dumps(v, ensure_ascii=False)}" for v in column.cleaned]
+        parts.append(pa.array(fragments, pa.string()).take(pa.array(column.codes)))
+    if not parts:
+        return pa.nulls(n, pa.string())
+    body = parts[0]
+    if len(parts) > 1:  # rare (bureau files); pyarrow 26's element-wise join returned too few rows here
+        body = pa.array([", ".join(f for f in row if f is not None) or None
+                         for row in zip(*(p.to_pylist() for p in parts), strict=True)], pa.string())
+    return pc.replace_substring_regex(body, r"^((?s).*)$", r"{\1}")
+
+
+def _check_totals(table: Table, conv: Converter, kind: np.ndarray, is_sub: np.ndarray,
+                  numeric: dict[str, np.ndarray], parsed: Parsed) -> None:
+    """A totals row must equal the sum of the data rows above it (a 小计 those since the last 小计).
+
+    Refused rows count in the clerk's total too; only cells that convert are added.
+    """
+    cells = {col.name: cell for cell, col in conv.cells}
+    for name, values in numeric.items():
+        total_all = total_group = 0.0
+        for k in np.nonzero((kind == 0) | (kind == 2))[0].tolist():
+            v = values[k]
+            if kind[k] == 0:
+                if not np.isnan(v):
+                    total_all += v
+                    total_group += v
+                continue
+            actual = total_group if is_sub[k] else total_all
+            if not np.isnan(v) and abs(v - actual) > max(0.01, 1e-9 * abs(actual)):
+                raw = clean_text(table.rows_at([k])[0][cells[name].index])
+                parsed.warnings.append(Warning_(
+                    table.sheet, table.row_number(k), name, raw, "total_mismatch",
+                    f"the totals row says {cells[name].text} = {raw}, the rows above add up to "
+                    f"{actual:g} (in {name}'s unit): check the rows or the total"))
+            if is_sub[k]:
+                total_group = 0.0
 
 
 def reject_duplicate_keys(smap: SourceMap, parsed: Parsed) -> None:
     """A key given twice in one file: every copy is refused (power: unless exactly one is 更正)."""
-    def key_of(r):
-        if smap.firm:
-            return tuple(r.get(k) for k in smap.key if k not in (smap.firm["uscc"], smap.firm["name"])) + (
-                r.get(smap.firm["uscc"]) or ("name", r.get(smap.firm["name"])),)
-        return tuple(r.get(k) for k in smap.key)
-
-    counts = Counter(key_of(r) for r in parsed.records)
-    if all(n == 1 for n in counts.values()):
+    if parsed.n_records < 2:
         return
-    corr = smap.correction
-    kept = []
+    table = pa.concat_tables(parsed.frames)
+    key_cols = list(smap.key)
+    if smap.firm:
+        key_cols = [k for k in key_cols if k not in (smap.firm["uscc"], smap.firm["name"])]
+    keys = table.select(key_cols).to_pandas(types_mapper=pd.ArrowDtype) if key_cols else pd.DataFrame(index=range(
+        table.num_rows))
+    if smap.firm:  # a firm is its code, else its name
+        uscc = table.column(smap.firm["uscc"]).to_pandas(types_mapper=pd.ArrowDtype)
+        name = table.column(smap.firm["name"]).to_pandas(types_mapper=pd.ArrowDtype)
+        keys["_firm"] = uscc.astype(object).where(uscc.notna(), "name:" + name.astype(object).fillna(""))
+    dup = keys.duplicated(keep=False).to_numpy()
+    if not dup.any():
+        return
+    rows = table.filter(pa.array(dup)).to_pylist()
     groups: dict[tuple, list[dict]] = defaultdict(list)
-    for r in parsed.records:
-        groups[key_of(r)].append(r)
-    for k, rows in groups.items():
-        if len(rows) == 1:
-            kept.extend(rows)
-            continue
-        if corr and sum(r.get(corr["column"]) == corr["value"] for r in rows) == 1:
-            kept.extend(rows)  # the 更正 copy supersedes the others (decided in SQL)
-            continue
-        where = ", ".join(str(r["row_number"]) for r in rows)
+    for r in rows:
+        firm = ((r.get(smap.firm["uscc"]) or ("name", r.get(smap.firm["name"]))),) if smap.firm else ()
+        groups[tuple(r.get(k) for k in key_cols) + firm].append(r)
+    corr = smap.correction
+    drop = set()
+    refused = []
+    for k, group in groups.items():
+        if corr and sum(r.get(corr["column"]) == corr["value"] for r in group) == 1:
+            continue  # the 更正 copy supersedes the others (decided in SQL)
+        where = ", ".join(str(r["row_number"]) for r in group)
         label = " / ".join(f"{c}={v}" for c, v in zip(smap.key, k, strict=False) if v is not None) or str(k)
-        for r in rows:
-            parsed.rejections.append(Rejection(
-                r["sheet"], r["row_number"], _raw(*r["_source"]), "duplicate_key_in_file",
-                f"{label} appears {len(rows)} times in this file (rows {where}): every copy is refused; "
-                "deliver the file again with one row for it"))
-    parsed.records = kept
+        for r in group:
+            drop.add((r["_table"], r["_k"]))
+            refused.append((r, f"{label} appears {len(group)} times in this file (rows {where}): every copy is "
+                               "refused; deliver the file again with one row for it"))
+    by_table: dict[int, list[int]] = defaultdict(list)
+    for r, _ in refused:
+        by_table[r["_table"]].append(r["_k"])
+    raws = {t: dict(zip(ks, _raws(parsed.tables[t], ks), strict=True)) for t, ks in by_table.items()}
+    for r, message in refused:
+        parsed.rejections.append(Rejection(r["sheet"], r["row_number"], raws[r["_table"]][r["_k"]],
+                                           "duplicate_key_in_file", message))
+    if drop:
+        parsed.frames = [f if not f.num_rows or f.column("_table")[0].as_py() not in by_table
+                         else f.filter(pc.invert(pc.is_in(f.column("_k"), pa.array(by_table[f.column("_table")[0]
+                                                                                         .as_py()], pa.int64()))))
+                         for f in parsed.frames]

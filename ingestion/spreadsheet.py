@@ -13,13 +13,17 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
+import itertools
 import json
 import re
+import tempfile
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
+import numpy as np
+import pyarrow as pa
 import python_calamine
 
 from ingestion.column_maps import SourceMap, common, header_key
@@ -36,24 +40,144 @@ class FileRefused(Exception):
 
 @dataclass
 class Grid:
-    sheet: str | None          # None for csv / jsonl
-    rows: list[list]           # raw cells; rows[i] is spreadsheet row i + 1
-    first_row_number: int = 1  # row number of rows[0]
+    """The raw cells of one sheet (or of a csv / jsonl file), held column by column.
+
+    A column is a pyarrow string array (csv and jsonl, read by DuckDB) or a numpy object array
+    (xlsx cells as python-calamine gives them). Row ``i`` is spreadsheet row ``first_row_number + i``.
+    """
+    sheet: str | None                # None for csv / jsonl
+    columns: list                    # raw cells by column, all of the same length
+    first_row_number: int = 1
+    truncated_after: int | None = None  # csv: cells beyond this many columns were not read
+
+    @classmethod
+    def from_rows(cls, sheet: str | None, rows: list[list], first_row_number: int = 1) -> Grid:
+        width = max((len(r) for r in rows), default=0)
+        columns = [np.empty(len(rows), dtype=object) for _ in range(width)]
+        for i, row in enumerate(rows):
+            for j, value in enumerate(row):
+                columns[j][i] = str(value) if isinstance(value, bool) else value
+        return cls(sheet, columns, first_row_number)
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.columns[0]) if self.columns else 0
+
+    def rows_at(self, indices: list[int]) -> list[list]:
+        """Rows at ``indices`` as lists of Python values."""
+        if not indices:
+            return []
+        take = pa.array(indices, pa.int64())
+        cols = [c.take(take).to_pylist() if isinstance(c, (pa.Array, pa.ChunkedArray)) else list(c[indices])
+                for c in self.columns]
+        return [list(r) for r in zip(*cols, strict=True)]
+
+    def rows(self, start: int = 0, stop: int | None = None) -> list[list]:
+        """Rows ``start:stop`` as lists of Python values (for the header search and refused rows)."""
+        stop = self.n_rows if stop is None else min(stop, self.n_rows)
+        if start >= stop:
+            return []
+        cols = [c[start:stop].to_pylist() if isinstance(c, (pa.Array, pa.ChunkedArray)) else list(c[start:stop])
+                for c in self.columns]
+        return [list(r) for r in zip(*cols, strict=True)]
 
 
 # --- reading -----------------------------------------------------------------------------------
 
-def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK); anything else is refused."""
+_CHUNK = 1 << 24
+_SPARE_COLUMNS = 8  # csv: columns read beyond the widest of the first records, to catch cells beyond the header
+
+
+_BLANK_LINE = re.compile(r"(?m)^\r?(?=\n)")  # a blank line, with its line break
+
+
+def _to_utf8(src: Path, dst: Path, *, blank_line: str, quoted: bool) -> None:
+    """Stream ``src`` (UTF-8, UTF-8 with BOM, else GB18030 — a superset of GBK) into UTF-8 ``dst``.
+
+    Blank lines outside quoted cells become ``blank_line`` (an empty record), because DuckDB skips
+    blank lines and the row numbers must stay those a spreadsheet program shows. In csv (``quoted``),
+    whether a point is inside a quoted cell is the parity of the quote characters before it (an
+    escaped quote is two); a jsonl record is one line whatever its quotes.
+    """
+    for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with src.open("rb") as fin, dst.open("w", encoding="utf-8", newline="") as fout:
+                carry, quotes = "", 0
+                while True:
+                    chunk = fin.read(_CHUNK)
+                    text = carry + decoder.decode(chunk, final=not chunk)
+                    cut = text.rfind("\n") + 1 if chunk else len(text)
+                    body, carry = text[:cut], text[cut:]
+                    pieces, last, counted = [], 0, 0
+                    for m in _BLANK_LINE.finditer(body):
+                        quotes += body.count('"', counted, m.start()) if quoted else 0
+                        counted = m.start()
+                        if quotes % 2 == 0:
+                            pieces += [body[last:m.start()], blank_line]
+                            last = m.start()
+                    quotes += body.count('"', counted) if quoted else 0
+                    pieces.append(body[last:])
+                    fout.write("".join(pieces))
+                    if not chunk:
+                        return
+        except UnicodeDecodeError:
+            continue
+    raise FileRefused("bad_encoding", "the file is neither UTF-8 nor GB18030/GBK text: save it as "
+                      "CSV UTF-8 or re-export it from the source system")
+
+
+def _csv_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
+    with utf8.open(encoding="utf-8", newline="") as fh:
+        first = list(itertools.islice(csv.reader(fh), 4 * int(common()["header_search_rows"])))
+    width = max((len(r) for r in first), default=1) + _SPARE_COLUMNS
+    columns = ", ".join(f"'c{j}': 'varchar'" for j in range(width))
+    options = (f"columns={{{columns}}}, header=false, auto_detect=false, delim=',', quote='\"', escape='\"', "
+               "null_padding=true, strict_mode=false, max_line_size=100000000")
     try:
-        return codecs.decode(data, "utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError:
-        raise FileRefused("bad_encoding", "the file is neither UTF-8 nor GB18030/GBK text: save it as "
-                          "CSV UTF-8 or re-export it from the source system") from None
+        table = con.execute(f"select * from read_csv(?, {options})", [str(utf8)]).to_arrow_table()
+    except duckdb.Error as exc:  # quoted line breaks with padded short rows: only the serial reader copes
+        if "parallel=false" not in str(exc):
+            raise
+        table = con.execute(f"select * from read_csv(?, {options}, parallel=false)", [str(utf8)]).to_arrow_table()
+    cols = [table.column(j).combine_chunks() for j in range(width)]
+    last = cols[-1]
+    truncated = width if last.null_count < len(last) else None
+    while len(cols) > 1 and cols[-1].null_count == len(cols[-1]):
+        cols.pop()
+    return Grid(None, cols, truncated_after=truncated)
+
+
+def _jsonl_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
+    """jsonl → a grid whose first row is the union of keys (first-seen order).
+
+    The header is virtual: data row i is line i, so rows start at line 0 (the header). A line
+    that is not a JSON object is kept whole in a cell beyond the header (the row layer refuses it).
+    """
+    path = str(utf8).replace("'", "''")
+    con.execute("create or replace temp table jsonl_raw as select line from read_csv("
+                f"'{path}', columns={{'line': 'varchar'}}, header=false, auto_detect=false, delim='{chr(31)}', "
+                "quote='', escape='', strict_mode=false, max_line_size=100000000)")
+    is_object = "ltrim(line) like '{%'"
+    keys: dict[str, None] = {}
+    for (names,) in con.execute(f"select try(json_keys(line)) as k from jsonl_raw where {is_object} "
+                                "group by k order by min(rowid)").fetchall():
+        keys.update(dict.fromkeys(names or []))
+    keys = list(keys)
+    structure = json.dumps({k: "VARCHAR" for k in keys}, ensure_ascii=False).replace("'", "''")
+    fields = ", ".join(f"struct_extract_at(o, {j + 1})" for j in range(len(keys))) or "null"
+    table = con.execute(  # one JSON parse per line; a line that is no JSON object is kept whole
+        f"select {fields}, case when o is null and trim(line) <> '' then line end from ("
+        f"select line, rowid as n, case when {is_object} then try(from_json(line, '{structure}')) end as o "
+        "from jsonl_raw) order by n").to_arrow_table()
+    cols = [pa.concat_arrays([pa.array([k], pa.string()), table.column(j).combine_chunks()])
+            for j, k in enumerate(keys)]
+    odd = table.column(len(keys)).combine_chunks()
+    if odd.null_count < len(odd):
+        cols.append(pa.concat_arrays([pa.array([None], pa.string()), odd]))
+    if not cols:
+        cols = [pa.array([None] * (table.num_rows + 1), pa.string())]
+    return Grid(None, cols, first_row_number=0)
 
 
 def read_grids(path: Path) -> list[Grid]:
@@ -61,45 +185,26 @@ def read_grids(path: Path) -> list[Grid]:
     if suffix in (".xlsx", ".xlsm", ".xls"):
         try:
             book = python_calamine.CalamineWorkbook.from_path(str(path))
-            return [Grid(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))
+            return [Grid.from_rows(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))
                     for name in book.sheet_names]
         except Exception as exc:  # calamine raises several exception types for broken files
             raise FileRefused("unreadable_file", f"the workbook cannot be opened ({type(exc).__name__}: "
                               f"{str(exc)[:200]}): re-save it in Excel as .xlsx and deliver it again") from None
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FileRefused("unreadable_file", f"the file cannot be read ({exc.strerror})") from None
-    if suffix == ".csv":
-        text = decode_text(data)
-        return [Grid(None, list(csv.reader(io.StringIO(text, newline=""))))]
-    if suffix == ".jsonl":
-        return [_jsonl_grid(decode_text(data))]
-    raise FileRefused("unsupported_format", f"'{suffix or path.name}' files are not read here")
-
-
-def _jsonl_grid(text: str) -> Grid:
-    """jsonl → a grid whose first row is the union of keys (first-seen order)."""
-    keys: dict[str, None] = {}
-    records: list[dict | str] = []
-    for line in text.splitlines():
-        if not line.strip():
-            records.append({})
-            continue
+    if suffix not in (".csv", ".jsonl"):
+        raise FileRefused("unsupported_format", f"'{suffix or path.name}' files are not read here")
+    if not path.is_file():
+        raise FileRefused("unreadable_file", "the file cannot be read (it is missing)")
+    with tempfile.TemporaryDirectory(prefix="dcw-") as tmp:
+        utf8 = Path(tmp) / "utf8.txt"
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not an object")
-        except ValueError:
-            records.append(line)  # kept as an unparseable row, refused by the row layer
-            continue
-        records.append(record)
-        keys.update(dict.fromkeys(record))
-    header = list(keys)
-    rows = [[r.get(k) if isinstance(r, dict) else None for k in header] + ([r] if isinstance(r, str) else [])
-            for r in records]
-    # the header is virtual: data row i is line i, so rows start at line 0 (the header).
-    return Grid(None, [header, *rows], first_row_number=0)
+            _to_utf8(path, utf8, blank_line='""' if suffix == ".csv" else "{}", quoted=suffix == ".csv")
+        except OSError as exc:
+            raise FileRefused("unreadable_file", f"the file cannot be read ({exc.strerror})") from None
+        con = duckdb.connect()
+        try:
+            return [_csv_grid(con, utf8) if suffix == ".csv" else _jsonl_grid(con, utf8)]
+        finally:
+            con.close()
 
 
 # --- locating the table ------------------------------------------------------------------------
@@ -122,8 +227,26 @@ class Table:
     header_rows: tuple[int, ...]   # spreadsheet row numbers of the header
     title: str                     # text of the rows above the header
     cells: list[HeaderCell]
-    rows: list[tuple[int, list]]   # (row number, cells) for every row below the header
+    grid: Grid                     # the sheet; the table's rows are grid rows ``start:``
+    start: int                     # index in the grid of the first row below the header
     problems: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return self.grid.n_rows - self.start
+
+    def column(self, index: int):
+        """Raw cells below the header of grid column ``index`` (None-filled beyond the grid's width)."""
+        if index < len(self.grid.columns):
+            return self.grid.columns[index][self.start:]
+        return pa.nulls(self.n_rows, pa.string())
+
+    def row_number(self, k: int) -> int:
+        return self.grid.first_row_number + self.start + k
+
+    def rows_at(self, ks: list[int]) -> list[list]:
+        """Raw cells of the table rows ``ks`` (for refused rows)."""
+        return self.grid.rows_at([self.start + k for k in ks])
 
     @property
     def mapped(self) -> dict[str, HeaderCell]:
@@ -192,16 +315,17 @@ def _score(cells: list[HeaderCell]) -> int:
 
 def locate_table(grid: Grid, smap: SourceMap) -> Table | None:
     """The table of this source in a grid, or None when no header row names its key columns."""
-    limit = min(len(grid.rows), int(common()["header_search_rows"]))
+    limit = min(grid.n_rows, int(common()["header_search_rows"]))
+    head = grid.rows(0, limit + 1)
     required = {c.name for c in smap.required}
     best: tuple[int, int, int, list[HeaderCell]] | None = None  # (score, -rows, index, cells)
     for i in range(limit):
-        row = grid.rows[i]
+        row = head[i]
         if all(squeeze(c) is None for c in row):
             continue
         options = [(1, _map_cells(smap, _header_candidates(row, None)))]
-        if i + 1 < len(grid.rows):
-            options.append((2, _map_cells(smap, _header_candidates(row, grid.rows[i + 1]))))
+        if i + 1 < len(head):
+            options.append((2, _map_cells(smap, _header_candidates(row, head[i + 1]))))
         for height, cells in options:
             found = {c.column for c in cells if c.column}
             if not required <= found or _score(cells) < 2:
@@ -213,14 +337,15 @@ def locate_table(grid: Grid, smap: SourceMap) -> Table | None:
         return None
     _, neg_height, neg_i, cells = best
     start, height = -neg_i, -neg_height
-    title = " ".join(t for r in grid.rows[:start] for c in r if (t := clean_text(c)))
+    title = " ".join(t for r in head[:start] for c in r if (t := clean_text(c)))
     first = grid.first_row_number
     table = Table(
         sheet=grid.sheet,
         header_rows=tuple(first + start + k for k in range(height)),
         title=title,
         cells=cells,
-        rows=[(first + k, grid.rows[k]) for k in range(start + height, len(grid.rows))],
+        grid=grid,
+        start=start + height,
     )
     seen: dict[str, str] = {}
     for c in cells:

@@ -57,3 +57,25 @@ def check_uscc(code: str) -> tuple[str, str] | None:
                 f"'{code}' fails the GB 32100 check character (last character should be '{expected}'): "
                 "a typing error, or a legacy code to add to the allow-list")
     return None
+
+
+def valid_many(codes: list[str]) -> list[bool]:
+    """``check_uscc(code) is None`` for many codes at once, for codes already in canonical form.
+
+    A fast path only: True means valid by format and check character; False means "ask
+    ``check_uscc``" (wrong form, a failing check character that may be on the allow-list, …).
+    """
+    import numpy as np  # numpy is only needed by this bulk path
+
+    out = np.zeros(len(codes), dtype=bool)
+    shaped = [i for i, c in enumerate(codes) if len(c) == 18 and c.isascii()]
+    if not shaped:
+        return out.tolist()
+    raw = np.frombuffer("".join(codes[i] for i in shaped).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+    value = np.full(256, -1, dtype=np.int64)
+    value[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(len(ALPHABET))
+    v = value[raw]
+    in_alphabet = (v >= 0).all(axis=1)
+    expected = (31 - (v[:, :17] * np.array(_WEIGHTS)).sum(axis=1) % 31) % 31
+    out[np.array(shaped)] = in_alphabet & (expected == v[:, 17])
+    return out.tolist()
