@@ -12,26 +12,18 @@ normalized as (
     select
         f.uscc,
         f.snapshot_date,
-        {{ normalize_text_key(dbt.concat([
-            "coalesce(f.name, '')", "'|'", "coalesce(f.legal_rep, '')", "'|'",
-            "coalesce(f.address, '')", "'|'", "coalesce(upper(f.registered_capital_currency), '')"])) }} as text_key,
-        -- status and industry code are short and already trimmed by ingestion: cheap clean-up only
-        replace(f.status, ' ', '') as status_norm,
-        upper(replace(f.industry_code, ' ', '')) as industry_norm,
-        cast(round(f.registered_capital_amount, 2) as {{ dbt.type_string() }}) as capital_amount_key
+        {{ attributes_text('f') }} as attributes_text
     from {{ ref('stg_raw__firm_snapshots') }} as f
 ),
 
--- narrow rows (uscc, date, sequence, hash) for the window functions
+-- narrow rows (uscc, date, sequence, attribute key) for the window functions; the key is hashed
+-- to 64 bits only to keep the sorted rows narrow (two versions of one firm colliding: ~1 in 10^19)
 keyed as (
     select
         n.uscc,
         n.snapshot_date,
         s.snapshot_seq,
-        {{ dbt.hash(dbt.concat([
-            'n.text_key', "'|'", "coalesce(" ~ canonical_firm_status('n.status_norm') ~ ", '')", "'|'",
-            "coalesce(" ~ strip_industry_section('n.industry_norm') ~ ", '')", "'|'",
-            "coalesce(n.capital_amount_key, '')"])) }} as attributes_hash
+        {{ narrow_hash("n.attributes_text") }} as attributes_key
     from normalized as n
     inner join snapshots as s
         on s.snapshot_date = n.snapshot_date
@@ -42,15 +34,16 @@ flagged as (
         uscc,
         snapshot_date,
         snapshot_seq,
-        attributes_hash,
+        attributes_key,
         case
-            when lag(snapshot_seq) over (partition by uscc order by snapshot_date) is null then 1
+            when lag(snapshot_seq) over by_firm is null then 1
             -- absent from the previous snapshot: the earlier version was closed, a new one starts
-            when lag(snapshot_seq) over (partition by uscc order by snapshot_date) <> snapshot_seq - 1 then 1
-            when lag(attributes_hash) over (partition by uscc order by snapshot_date) <> attributes_hash then 1
+            when lag(snapshot_seq) over by_firm <> snapshot_seq - 1 then 1
+            when lag(attributes_key) over by_firm <> attributes_key then 1
             else 0
         end as starts_version
     from keyed
+    window by_firm as (partition by uscc order by snapshot_date)
 ),
 
 numbered as (
@@ -58,7 +51,7 @@ numbered as (
         uscc,
         snapshot_date,
         snapshot_seq,
-        attributes_hash,
+        attributes_key,
         sum(starts_version) over (
             partition by uscc order by snapshot_date rows between unbounded preceding and current row
         ) as version_no
@@ -73,7 +66,6 @@ version_bounds as (
         max(snapshot_date) as last_seen_snapshot_date,
         max(snapshot_seq) as last_seen_snapshot_seq,
         count(*) as snapshots_seen,
-        min(attributes_hash) as attributes_hash
     from numbered
     group by uscc, version_no
 ),
@@ -108,7 +100,7 @@ select
     f.firm_type,
     f.address,
     f.authority,
-    v.attributes_hash,
+    {{ dbt.hash(attributes_text('f')) }} as attributes_hash,
     f.file_sha256 as source_file_sha256,
     f.sheet as source_sheet,
     f.row_number as source_row_number,

@@ -1,4 +1,7 @@
 -- Registry rows: one row per snapshot date x uscc, from the latest loaded registry file for that snapshot date. legal_rep is PII (masked downstream).
+-- A table, not a view: at province scale (4 x 1M rows) every consumer and test would recompute it.
+{{ config(materialized='table') }}
+
 with registry as (
     select * from {{ source('raw', 'registry') }}
 ),
