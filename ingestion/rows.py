@@ -279,49 +279,77 @@ def output_types(smap: SourceMap) -> dict[str, pa.DataType]:
     return {name: _ARROW_TYPES[sql] for name, sql in raw_columns(smap).items()}
 
 
-def _factorize(values) -> tuple[np.ndarray, list, pa.Array | None]:
-    """Codes (the distinct value's index; ``len(uniques)`` for a missing cell), the distinct values,
-    and the same as an Arrow string array when the column is one."""
+def _factorize(values) -> tuple[np.ndarray, list | pa.Array]:
+    """Codes (the distinct value's index; the number of distinct values for a missing cell) and the
+    distinct values: an Arrow string array for Arrow input (csv, jsonl), else a list."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         encoded = values.dictionary_encode()
-        uniques = encoded.dictionary.to_pylist()
-        codes = pc.fill_null(encoded.indices, len(uniques)).to_numpy(zero_copy_only=False).astype(np.int64)
-        return codes, uniques, encoded.dictionary
+        distinct = encoded.dictionary
+        codes = pc.fill_null(encoded.indices, len(distinct)).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, distinct
     codes, uniques = pd.factorize(np.asarray(values, dtype=object), use_na_sentinel=True)
     uniques = list(uniques)
     codes = codes.astype(np.int64)
     codes[codes < 0] = len(uniques)
-    return codes, uniques, None
+    return codes, uniques
 
 
 @dataclass
 class _Column:
-    """One grid column below the header, factorized: each distinct raw value is handled once."""
-    codes: np.ndarray   # per row: index into uniques, len(uniques) for a missing cell
-    uniques: list
-    strings: pa.Array | None = None  # the uniques as an Arrow string array (csv, jsonl), for the fast paths
+    """One grid column below the header, factorized: each distinct raw value is handled once.
+
+    ``distinct`` is an Arrow string array (csv, jsonl: the vectorised fast paths apply) or a list
+    (xlsx cells of mixed types). Distinct value ``size`` stands for the missing cell.
+    """
+    codes: np.ndarray
+    distinct: list | pa.Array
+
+    @property
+    def size(self) -> int:
+        return len(self.distinct)
+
+    @property
+    def strings(self) -> pa.Array | None:
+        return self.distinct if isinstance(self.distinct, pa.Array) else None
+
+    @functools.cached_property
+    def uniques(self) -> list:
+        return self.distinct.to_pylist() if isinstance(self.distinct, pa.Array) else self.distinct
+
+    def value(self, u: int):
+        if u >= self.size:
+            return None
+        return self.distinct[u].as_py() if isinstance(self.distinct, pa.Array) else self.distinct[u]
 
     @functools.cached_property
     def cleaned(self) -> list[str | None]:
         """clean_text of each distinct value, the missing cell last."""
         return [*(clean_text(u) for u in self.uniques), None]
 
-    @functools.cached_property
-    def present(self) -> np.ndarray:
-        """Per row: the cell holds something (not blank, not a missing marker)."""
+    def present(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Per row (all rows, or those given): the cell holds something (not blank, not a missing marker).
+
+        Only the distinct values those rows use are examined.
+        """
+        codes = self.codes if rows is None else self.codes[rows]
+        used = np.zeros(self.size + 1, dtype=bool)
+        used[codes] = True
+        used[self.size] = False
+        which = np.nonzero(used)[0]
+        per_value = np.zeros(self.size + 1, dtype=bool)
         if self.strings is None:
-            per_value = [c is not None for c in self.cleaned]
+            per_value[which] = [clean_text(self.distinct[u]) is not None for u in which.tolist()]
         else:  # only short values can clean to nothing or to a missing marker
-            short = pc.less_equal(pc.utf8_length(pc.utf8_trim_whitespace(self.strings)), _LONGEST_MARKER + 4)
-            odd = pc.match_substring_regex(self.strings, f"[{_PY_SPACE}]")
-            ask = np.nonzero(pc.or_(short, odd).to_numpy(zero_copy_only=False))[0]
-            per_value = np.ones(len(self.uniques) + 1, dtype=bool)
-            per_value[-1] = False
-            for u in ask.tolist():
-                per_value[u] = clean_text(self.uniques[u]) is not None
-        return np.asarray(per_value, dtype=bool)[self.codes]
+            strings = self.strings.take(pa.array(which))
+            short = pc.less_equal(pc.utf8_length(pc.utf8_trim_whitespace(strings)), _LONGEST_MARKER + 4)
+            odd = pc.match_substring_regex(strings, f"[{_PY_SPACE}]")
+            ask = pc.fill_null(pc.or_(short, odd), True).to_numpy(zero_copy_only=False)
+            per_value[which] = True
+            for u in which[ask].tolist():
+                per_value[u] = clean_text(self.distinct[u].as_py()) is not None
+        return per_value[codes]
 
 
 # Every character Python's str.split() splits on, but the plain space (RE2 classes).
@@ -351,7 +379,7 @@ def _as_is(col: Column, column: _Column) -> np.ndarray | None:
         return None
     strings = column.strings
     if col.type in ("uscc", "firm_uscc"):
-        return np.asarray(valid_many(column.uniques), dtype=bool)
+        return valid_many(strings)
     clean = _clean_as_is(strings)
     if col.type == "text":
         return clean
@@ -363,39 +391,50 @@ def _as_is(col: Column, column: _Column) -> np.ndarray | None:
 _MARKER_PREFILTER = None
 
 
-def _may_be_marker(uniques: list) -> np.ndarray:
+def _may_be_marker(values: list | pa.Array) -> np.ndarray:
     """A cheap superset of the values that start a totals or notes row (exact test in ``row_kind``)."""
     global _MARKER_PREFILTER
     if _MARKER_PREFILTER is None:
         markers = [unicodedata.normalize("NFKC", m) for m in (*common()["total_markers"], *common()["note_markers"])]
         _MARKER_PREFILTER = "^(" + "|".join(re.escape(m) for m in markers) + ")"
-    if not uniques or not all(isinstance(u, str) for u in uniques):
-        return np.ones(len(uniques), dtype=bool)
-    text = pc.utf8_normalize(pa.array(uniques, pa.string()), "NFKC")
+    if not isinstance(values, pa.Array):
+        return np.ones(len(values), dtype=bool)
+    text = pc.utf8_normalize(values, "NFKC")
     text = pc.replace_substring_regex(text, r"[\s\p{Z}\x{1c}-\x{1f}\x{85}]+", "")
-    return pc.match_substring_regex(text, _MARKER_PREFILTER).to_numpy(zero_copy_only=False)
+    return pc.fill_null(pc.match_substring_regex(text, _MARKER_PREFILTER), True).to_numpy(zero_copy_only=False)
 
 
 def _row_kinds(columns: list[_Column], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per row: kind (0 data, 1 blank, 2 total, 3 note) and, for totals, whether it is a 小计."""
+    """Per row: kind (0 data, 1 blank, 2 total, 3 note) and, for totals, whether it is a 小计.
+
+    The kind comes from the first non-empty cell of the row; a column is examined only for the rows
+    whose earlier cells are all empty.
+    """
     first = np.full(n, -1, dtype=np.int64)
+    open_rows = np.arange(n)
     for j, column in enumerate(columns):
-        first[(first < 0) & column.present] = j
+        if not len(open_rows):
+            break
+        here = column.present(open_rows)
+        first[open_rows[here]] = j
+        open_rows = open_rows[~here]
     kind = np.where(first < 0, 1, 0)
     sub = np.zeros(n, dtype=bool)
     for j, column in enumerate(columns):
         rows = np.nonzero(first == j)[0]
         if not len(rows):
             continue
-        used = np.unique(column.codes[rows])
-        used = used[used < len(column.uniques)]
-        candidates = used[_may_be_marker([column.uniques[u] for u in used])]
-        for u in candidates.tolist():
-            k = row_kind([column.uniques[u]])
+        used = np.zeros(column.size + 1, dtype=bool)
+        used[column.codes[rows]] = True
+        used = np.nonzero(used[:-1])[0]
+        values = (column.strings.take(pa.array(used)) if column.strings is not None
+                  else [column.distinct[u] for u in used])
+        for u in used[_may_be_marker(values)].tolist():
+            k = row_kind([column.value(u)])
             if k in ("total", "note"):
                 hit = rows[column.codes[rows] == u]
                 kind[hit] = 2 if k == "total" else 3
-                sub[hit] = k == "total" and total_level([column.uniques[u]]) == "sub"
+                sub[hit] = k == "total" and total_level([column.value(u)]) == "sub"
     return kind, sub
 
 
@@ -429,17 +468,17 @@ class _Reasons:
             self.reasons.append((code, message))
             self.index[mask] = len(self.reasons) - 1
 
-    def add_per_value(self, per_value: list[tuple[str, str] | None], codes: np.ndarray) -> None:
-        """``per_value[code]`` is a (code, message) refusing rows holding that value, or None."""
-        local = np.full(len(per_value), -1, dtype=np.int64)
-        for u, reason in enumerate(per_value):
-            if reason is not None:
-                self.reasons.append(reason)
-                local[u] = len(self.reasons) - 1
-        if (local >= 0).any():
-            row = local[codes]
-            take = (self.index < 0) & (row >= 0)
-            self.index[take] = row[take]
+    def add_per_value(self, per_value: dict[int, tuple[str, str]], size: int, codes: np.ndarray) -> None:
+        """``per_value[code]`` is a (code, message) refusing the rows holding that distinct value."""
+        if not per_value:
+            return
+        local = np.full(size, -1, dtype=np.int64)
+        for u, reason in per_value.items():
+            self.reasons.append(reason)
+            local[u] = len(self.reasons) - 1
+        row = local[codes]
+        take = (self.index < 0) & (row >= 0)
+        self.index[take] = row[take]
 
 
 def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -> None:
@@ -460,42 +499,45 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
     reasons = _Reasons(n)
     beyond = np.zeros(n, dtype=bool)
     for column in columns[len(table.cells):]:
-        beyond |= column.present
+        beyond |= column.present()
     reasons.add(beyond, "cells_beyond_header", "the row has values in columns without a header")
 
     types = output_types(smap)
     out: dict[str, pa.Array] = {name: pa.nulls(n, t) for name, t in types.items()}
-    warned: list[tuple[HeaderCell, Column, _Column, list[str | None]]] = []
+    warned: list[tuple[HeaderCell, Column, _Column, dict[int, str]]] = []
     numeric: dict[str, np.ndarray] = {}  # per numeric column: value, NaN where empty or refused
     for cell, col in conv.cells:
         column = columns[cell.index]
-        as_is = _as_is(col, column)
-        size = len(column.uniques) + 1  # the missing cell last
-        values: dict[str, list] = {name: [None] * size for name in _outputs(col)}
-        refusals: list[tuple[str, str] | None] = [None] * size
-        warnings: list[str | None] = [None] * size
-        if as_is is not None:
-            values[col.name][:-1] = column.uniques
-            slow = [*np.nonzero(~as_is)[0].tolist(), size - 1]
-        else:
-            slow = range(size)
+        as_is = _as_is(col, column)  # distinct values whose conversion is the identity (fast path)
+        slow = range(column.size + 1) if as_is is None else [*np.nonzero(~as_is)[0].tolist(), column.size]
+        values: dict[str, list] = {name: [] for name in _outputs(col)}
+        refusals: dict[int, tuple[str, str]] = {}
+        warnings: dict[int, str] = {}
         for u in slow:
-            raw = column.uniques[u] if u < size - 1 else None
             try:
-                converted, warnings[u] = conv.convert(col, cell, raw)
+                converted, warning = conv.convert(col, cell, column.value(u))
+                if warning is not None:
+                    warnings[u] = warning
             except RowError as exc:
                 converted, refusals[u] = {}, (exc.code, str(exc))
             for name, vs in values.items():
-                vs[u] = converted.get(name)
-        reasons.add_per_value(refusals, column.codes)
+                vs.append(converted.get(name))
+        reasons.add_per_value(refusals, column.size + 1, column.codes)
         indices = pa.array(column.codes)
         for name, vs in values.items():
-            out[name] = pa.array(vs, types[name]).take(indices)
-        if any(w is not None for w in warnings):
+            if as_is is None:
+                per_value = pa.array(vs, types[name])
+            else:  # the distinct values themselves, with the converted slow ones put in
+                mask = np.zeros(column.size + 1, dtype=bool)
+                mask[list(slow)] = True
+                base = pa.concat_arrays([column.strings, pa.nulls(1, pa.string())]).cast(types[name])
+                per_value = pc.replace_with_mask(base, pa.array(mask), pa.array(vs, types[name]))
+            out[name] = per_value.take(indices)
+        if warnings:
             warned.append((cell, col, column, warnings))
         if col.type in ("int", "measure"):
-            per_value = np.array([np.nan if (v is None or r is not None) else float(v)
-                                  for v, r in zip(values[col.name], refusals, strict=True)])
+            per_value = np.array([np.nan if (v is None or u in refusals) else float(v)
+                                  for u, v in zip(slow, values[col.name], strict=True)])
             numeric[col.name] = per_value[column.codes]
 
     period_col = smap.period["column"]
@@ -522,11 +564,12 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
     new_warnings = []
     for cell, col, column, warnings in warned:
         code = WARNING_CODES.get(col.type, "unparsed_value")
-        warn = np.array([w is not None for w in warnings], dtype=bool)[column.codes] & keep
-        for k in np.nonzero(warn)[0].tolist():
-            u = column.codes[k]
-            raw = clean_text(column.uniques[u]) if u < len(column.uniques) else None
-            new_warnings.append((k, Warning_(table.sheet, int(row_numbers[k]), col.name, raw, code,
+        flagged = np.zeros(column.size + 1, dtype=bool)
+        flagged[list(warnings)] = True
+        for k in np.nonzero(flagged[column.codes] & keep)[0].tolist():
+            u = int(column.codes[k])
+            new_warnings.append((k, Warning_(table.sheet, int(row_numbers[k]), col.name,
+                                             clean_text(column.value(u)), code,
                                              f"{cell.text}: {warnings[u]}; the value is left empty")))
     parsed.warnings.extend(w for _, w in sorted(new_warnings, key=lambda kw: kw[0]))  # row order, then column
 

@@ -12,6 +12,7 @@ and anything about which file is current (dbt).
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
 import itertools
 import json
@@ -91,44 +92,65 @@ _SPARE_COLUMNS = 8  # csv: columns read beyond the widest of the first records, 
 _BLANK_LINE = re.compile(r"(?m)^\r?(?=\n)")  # a blank line, with its line break
 
 
-def _to_utf8(src: Path, dst: Path, *, blank_line: str, quoted: bool) -> None:
-    """Stream ``src`` (UTF-8, UTF-8 with BOM, else GB18030 — a superset of GBK) into UTF-8 ``dst``.
+def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted: bool) -> bool:
+    """Decode ``src`` as ``encoding`` in a stream; with ``dst``, write it there as UTF-8 with every
+    blank line outside quoted cells replaced by ``blank_line``. Without ``dst``, only say whether
+    such a blank line exists. Raises UnicodeDecodeError when ``src`` is not in ``encoding``.
 
-    Blank lines outside quoted cells become ``blank_line`` (an empty record), because DuckDB skips
-    blank lines and the row numbers must stay those a spreadsheet program shows. In csv (``quoted``),
-    whether a point is inside a quoted cell is the parity of the quote characters before it (an
-    escaped quote is two); a jsonl record is one line whatever its quotes.
+    In csv (``quoted``), whether a point is inside a quoted cell is the parity of the quote
+    characters before it (an escaped quote is two); a jsonl record is one line whatever its quotes.
     """
-    for encoding in ("utf-8-sig", "gb18030"):
-        decoder = codecs.getincrementaldecoder(encoding)()
-        try:
-            with src.open("rb") as fin, dst.open("w", encoding="utf-8", newline="") as fout:
-                carry, quotes = "", 0
-                while True:
-                    chunk = fin.read(_CHUNK)
-                    text = carry + decoder.decode(chunk, final=not chunk)
-                    cut = text.rfind("\n") + 1 if chunk else len(text)
-                    body, carry = text[:cut], text[cut:]
-                    pieces, last, counted = [], 0, 0
-                    for m in _BLANK_LINE.finditer(body):
-                        quotes += body.count('"', counted, m.start()) if quoted else 0
-                        counted = m.start()
-                        if quotes % 2 == 0:
-                            pieces += [body[last:m.start()], blank_line]
-                            last = m.start()
-                    quotes += body.count('"', counted) if quoted else 0
-                    pieces.append(body[last:])
-                    fout.write("".join(pieces))
-                    if not chunk:
-                        return
-        except UnicodeDecodeError:
-            continue
-    raise FileRefused("bad_encoding", "the file is neither UTF-8 nor GB18030/GBK text: save it as "
-                      "CSV UTF-8 or re-export it from the source system")
+    decoder = codecs.getincrementaldecoder(encoding)()
+    found = False
+    sink = dst.open("w", encoding="utf-8", newline="") if dst else contextlib.nullcontext()
+    with src.open("rb") as fin, sink as fout:
+        carry, quotes = "", 0
+        while True:
+            chunk = fin.read(_CHUNK)
+            text = carry + decoder.decode(chunk, final=not chunk)
+            cut = text.rfind("\n") + 1 if chunk else len(text)
+            body, carry = text[:cut], text[cut:]
+            pieces, last, counted = [], 0, 0
+            for m in _BLANK_LINE.finditer(body):
+                quotes += body.count('"', counted, m.start()) if quoted else 0
+                counted = m.start()
+                if quotes % 2 == 0:
+                    found = True
+                    pieces += [body[last:m.start()], blank_line]
+                    last = m.start()
+            quotes += body.count('"', counted) if quoted else 0
+            if fout is not None:
+                pieces.append(body[last:])
+                fout.write("".join(pieces))
+            if not chunk:
+                return found
+
+
+def _utf8_source(src: Path, tmp: Path, *, blank_line: str, quoted: bool) -> Path:
+    """A UTF-8 file DuckDB can read for ``src``: ``src`` itself when it is UTF-8 (with or without
+    BOM) without blank lines, else a copy (GB18030 — a superset of GBK — transcoded in a stream).
+
+    Blank lines become ``blank_line`` (an empty record) in the copy, because DuckDB skips blank
+    lines and the row numbers must stay those a spreadsheet program shows.
+    """
+    dst = tmp / "utf8.txt"
+    try:
+        if not _scan(src, "utf-8-sig", None, blank_line=blank_line, quoted=quoted):
+            return src
+        _scan(src, "utf-8-sig", dst, blank_line=blank_line, quoted=quoted)
+        return dst
+    except UnicodeDecodeError:
+        pass
+    try:
+        _scan(src, "gb18030", dst, blank_line=blank_line, quoted=quoted)
+        return dst
+    except UnicodeDecodeError:
+        raise FileRefused("bad_encoding", "the file is neither UTF-8 nor GB18030/GBK text: save it as "
+                          "CSV UTF-8 or re-export it from the source system") from None
 
 
 def _csv_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
-    with utf8.open(encoding="utf-8", newline="") as fh:
+    with utf8.open(encoding="utf-8-sig", newline="") as fh:
         first = list(itertools.islice(csv.reader(fh), 4 * int(common()["header_search_rows"])))
     width = max((len(r) for r in first), default=1) + _SPARE_COLUMNS
     columns = ", ".join(f"'c{j}': 'varchar'" for j in range(width))
@@ -140,7 +162,7 @@ def _csv_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
         if "parallel=false" not in str(exc):
             raise
         table = con.execute(f"select * from read_csv(?, {options}, parallel=false)", [str(utf8)]).to_arrow_table()
-    cols = [table.column(j).combine_chunks() for j in range(width)]
+    cols = [table.column(j) for j in range(width)]
     last = cols[-1]
     truncated = width if last.null_count < len(last) else None
     while len(cols) > 1 and cols[-1].null_count == len(cols[-1]):
@@ -170,13 +192,14 @@ def _jsonl_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
         f"select {fields}, case when o is null and trim(line) <> '' then line end from ("
         f"select line, rowid as n, case when {is_object} then try(from_json(line, '{structure}')) end as o "
         "from jsonl_raw) order by n").to_arrow_table()
-    cols = [pa.concat_arrays([pa.array([k], pa.string()), table.column(j).combine_chunks()])
+    # the virtual header row, then the lines (chunked arrays: nothing is copied here)
+    cols = [pa.chunked_array([pa.array([k], pa.string()), *table.column(j).chunks], pa.string())
             for j, k in enumerate(keys)]
-    odd = table.column(len(keys)).combine_chunks()
+    odd = table.column(len(keys))
     if odd.null_count < len(odd):
-        cols.append(pa.concat_arrays([pa.array([None], pa.string()), odd]))
+        cols.append(pa.chunked_array([pa.array([None], pa.string()), *odd.chunks], pa.string()))
     if not cols:
-        cols = [pa.array([None] * (table.num_rows + 1), pa.string())]
+        cols = [pa.nulls(table.num_rows + 1, pa.string())]
     return Grid(None, cols, first_row_number=0)
 
 
@@ -195,9 +218,9 @@ def read_grids(path: Path) -> list[Grid]:
     if not path.is_file():
         raise FileRefused("unreadable_file", "the file cannot be read (it is missing)")
     with tempfile.TemporaryDirectory(prefix="dcw-") as tmp:
-        utf8 = Path(tmp) / "utf8.txt"
         try:
-            _to_utf8(path, utf8, blank_line='""' if suffix == ".csv" else "{}", quoted=suffix == ".csv")
+            utf8 = _utf8_source(path, Path(tmp), blank_line='""' if suffix == ".csv" else "{}",
+                                quoted=suffix == ".csv")
         except OSError as exc:
             raise FileRefused("unreadable_file", f"the file cannot be read ({exc.strerror})") from None
         con = duckdb.connect()

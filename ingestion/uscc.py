@@ -10,6 +10,11 @@ import csv
 import functools
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
@@ -59,23 +64,27 @@ def check_uscc(code: str) -> tuple[str, str] | None:
     return None
 
 
-def valid_many(codes: list[str]) -> list[bool]:
-    """``check_uscc(code) is None`` for many codes at once, for codes already in canonical form.
+def valid_many(codes: pa.Array) -> np.ndarray:
+    """``check_uscc(code) is None`` for an Arrow array of codes already in canonical form.
 
     A fast path only: True means valid by format and check character; False means "ask
     ``check_uscc``" (wrong form, a failing check character that may be on the allow-list, …).
     """
-    import numpy as np  # numpy is only needed by this bulk path
+    import numpy as np  # the bulk path's libraries, not needed by check_uscc
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
+    shaped = pc.fill_null(pc.and_(pc.equal(pc.binary_length(codes), 18), pc.string_is_ascii(codes)), False)
     out = np.zeros(len(codes), dtype=bool)
-    shaped = [i for i, c in enumerate(codes) if len(c) == 18 and c.isascii()]
-    if not shaped:
-        return out.tolist()
-    raw = np.frombuffer("".join(codes[i] for i in shaped).encode("ascii"), dtype=np.uint8).reshape(-1, 18)
+    positions = np.nonzero(shaped.to_numpy(zero_copy_only=False))[0]
+    if not len(positions):
+        return out
+    fixed = pa.concat_arrays([codes.take(pa.array(positions))])  # offset 0: 18 bytes per value, back to back
+    raw = np.frombuffer(fixed.buffers()[2], dtype=np.uint8)[:18 * len(positions)].reshape(-1, 18)
     value = np.full(256, -1, dtype=np.int64)
     value[np.frombuffer(ALPHABET.encode("ascii"), dtype=np.uint8)] = np.arange(len(ALPHABET))
     v = value[raw]
     in_alphabet = (v >= 0).all(axis=1)
     expected = (31 - (v[:, :17] * np.array(_WEIGHTS)).sum(axis=1) % 31) % 31
-    out[np.array(shaped)] = in_alphabet & (expected == v[:, 17])
-    return out.tolist()
+    out[positions] = in_alphabet & (expected == v[:, 17])
+    return out
