@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 
 from orchestration.resources import PROJECT_ROOT
 
@@ -23,6 +23,11 @@ DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
 LAYER_OF_FOLDER = {"staging": "staging", "intermediate": "intermediate", "core": "core",
                    "business": "marts", "audit": "audit"}
+
+
+def dbt_resource() -> DbtCliResource:
+    """The dbt CLI resource the pipeline runs dbt with."""
+    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
 
 
 def _newest_source_mtime() -> float:

@@ -6,8 +6,11 @@ error-severity test fails the step, so publication, which depends on the marts, 
 """
 import datetime as dt
 import json
+from collections.abc import Iterable
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource, dbt_assets
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
@@ -15,27 +18,21 @@ from orchestration.checks_log import CheckRecord, failing_rows_sample, record_ch
 from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest
 from orchestration.resources import Warehouse
 
+# What dagster-dbt yields for a dbt test: AssetCheckResult inside an asset run, AssetCheckEvaluation outside one.
+CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
+
 
 @dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
             pool=WORKING_DB_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    checks: list[tuple[dg.AssetCheckResult, dict]] = []
+    checks = []
     for event in invocation.stream():
-        if isinstance(event, dg.AssetCheckResult):
-            checks.append((event, {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}))
+        if isinstance(event, CHECK_EVENTS):
+            checks.append(event)
         yield event
-    compiled = _compiled_tests(invocation.target_path / "run_results.json")
-    now = dt.datetime.now()
     with warehouse.connect() as con:
-        records = [CheckRecord(
-            check_name=event.check_name, asset="/".join(event.asset_key.path), passed=event.passed,
-            severity=event.severity.value,
-            observed_value=json.dumps({"failed_rows": meta.get("dagster_dbt/failed_row_count"),
-                                       "status": meta.get("status")}, default=str),
-            failing_sample=None if event.passed else failing_rows_sample(con, compiled.get(meta.get("unique_id"))),
-            run_id=context.run_id, checked_at=now) for event, meta in checks]
-        record_checks(con, records)
+        records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run_id)
     if not invocation.is_successful():
         failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
@@ -43,7 +40,29 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
                          "and audit.check_results.", metadata={"failed_checks": failed})
 
 
-def _compiled_tests(run_results) -> dict[str, str]:
+def record_dbt_checks(con: duckdb.DuckDBPyConnection, checks: Iterable[dg.AssetCheckResult | dg.AssetCheckEvaluation],
+                      run_results: Path, run_id: str) -> list[CheckRecord]:
+    """Append the dbt tests' check events of one dbt invocation to ``ops.check_results``; return the records.
+
+    Failing tests get a sample of their failing rows, from the compiled SQL in dbt's run_results.json.
+    """
+    compiled = _compiled_tests(run_results)
+    now = dt.datetime.now()
+    records = []
+    for event in checks:
+        meta = {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}
+        records.append(CheckRecord(
+            check_name=event.check_name, asset="/".join(event.asset_key.path), passed=event.passed,
+            severity=event.severity.value,
+            observed_value=json.dumps({"failed_rows": meta.get("dagster_dbt/failed_row_count"),
+                                       "status": meta.get("status")}, default=str),
+            failing_sample=None if event.passed else failing_rows_sample(con, compiled.get(meta.get("unique_id"))),
+            run_id=run_id, checked_at=now))
+    record_checks(con, records)
+    return records
+
+
+def _compiled_tests(run_results: Path) -> dict[str, str]:
     """unique_id → compiled SQL of the tests that did not pass (from dbt's run_results.json)."""
     try:
         results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
