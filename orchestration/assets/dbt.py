@@ -40,6 +40,10 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
                          "and audit.check_results.", metadata={"failed_checks": failed})
 
 
+# dagster-dbt gives a passing test the severity ERROR whatever its dbt severity; the history records the configured one.
+BLOCKING_DBT_CHECKS = {spec.key for spec in warehouse_models.check_specs if spec.blocking}
+
+
 def record_dbt_checks(con: duckdb.DuckDBPyConnection, checks: Iterable[dg.AssetCheckResult | dg.AssetCheckEvaluation],
                       run_results: Path, run_id: str) -> list[CheckRecord]:
     """Append the dbt tests' check events of one dbt invocation to ``ops.check_results``; return the records.
@@ -53,7 +57,8 @@ def record_dbt_checks(con: duckdb.DuckDBPyConnection, checks: Iterable[dg.AssetC
         meta = {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}
         records.append(CheckRecord(
             check_name=event.check_name, asset="/".join(event.asset_key.path), passed=event.passed,
-            severity=event.severity.value,
+            severity=event.severity.value if not event.passed else (
+                "ERROR" if dg.AssetCheckKey(event.asset_key, event.check_name) in BLOCKING_DBT_CHECKS else "WARN"),
             observed_value=json.dumps({"failed_rows": meta.get("dagster_dbt/failed_row_count"),
                                        "status": meta.get("status")}, default=str),
             failing_sample=None if event.passed else failing_rows_sample(con, compiled.get(meta.get("unique_id"))),
