@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtProject
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 
 from orchestration.resources import PROJECT_ROOT
 
@@ -23,6 +23,11 @@ DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
 
 LAYER_OF_FOLDER = {"staging": "staging", "intermediate": "intermediate", "core": "core",
                    "business": "marts", "audit": "audit"}
+
+
+def dbt_resource() -> DbtCliResource:
+    """The dbt CLI resource the pipeline runs dbt with."""
+    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
 
 
 def _newest_source_mtime() -> float:
@@ -37,6 +42,9 @@ def ensure_manifest() -> Path:
 
     Stale means older than the project's files, or parsed for another working file: dbt's
     partial parsing (which Dagster's dbt runs reuse) is lost when the profile's path changes.
+    The parse is a full one: dbt's partial parsing drops the properties of singular tests
+    (tests/_singular_tests.yml, e.g. the meta that attaches them to an asset) when a test's SQL
+    changes, and a singular test without them is silently no longer a Dagster check.
     """
     manifest = DBT_PROJECT.manifest_path
     stamp = manifest.with_name("parsed_for.txt")
@@ -44,7 +52,7 @@ def ensure_manifest() -> Path:
     if (not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
             or not stamp.exists() or stamp.read_text() != working):
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-        done = subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(DBT_DIR),
+        done = subprocess.run([DBT_EXECUTABLE, "parse", "--quiet", "--no-partial-parse", "--project-dir", str(DBT_DIR),
                                "--profiles-dir", str(DBT_DIR)], env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")

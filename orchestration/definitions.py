@@ -6,7 +6,6 @@ tests can point it at a temporary inbox and warehouse.
 from __future__ import annotations
 
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from orchestration.assets.dbt import warehouse_models
 from orchestration.assets.ingestion import inbox_manifest, raw_assets
@@ -20,7 +19,7 @@ from orchestration.automation import (
     registry_schedule,
 )
 from orchestration.checks import quality_checks
-from orchestration.dbt_project import DBT_EXECUTABLE, DBT_PROJECT, ensure_manifest
+from orchestration.dbt_project import dbt_resource, ensure_manifest
 from orchestration.resources import Warehouse, point_dbt_at_working_db
 
 __all__ = ["PIPELINE_JOB", "build_definitions", "defs"]
@@ -38,7 +37,7 @@ def build_definitions() -> dg.Definitions:
         sensors=[inbox_sensor],
         resources={
             "warehouse": warehouse,
-            "dbt": DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE),
+            "dbt": dbt_resource(),
         },
     )
 

@@ -1,4 +1,6 @@
 -- Reconciliation: for every loaded file, the manifest's rows_loaded equals the rows it has in raw.*, and rows_rejected equals its rows in ops.rejected_rows.
+-- Shown on audit_file_manifest (meta ref in _singular_tests.yml), which must therefore be a parent:
+-- depends_on: {{ ref('audit_file_manifest') }}
 with raw_rows as (
     select file_sha256, count(*) as n from {{ source('raw', 'dc_ledger') }} group by file_sha256
     union all

@@ -1,41 +1,43 @@
 """dbt models as Dagster assets: one ``dbt build`` per run; dbt tests are the asset checks.
 
-Every check result of the build is appended to ``ops.check_results`` (published as
+Every test result of the build is appended to ``ops.check_results`` (published as
 ``audit.check_results``), with a sample of the failing rows for tests that failed. A failing
 error-severity test fails the step, so publication, which depends on the marts, does not run.
+
+Tests on dbt sources are no Dagster checks (a blocking check on the raw/ops assets, which the
+ingestion step writes, would make Dagster split the dbt step around ingestion): their results are
+read from dbt's run_results.json and recorded under the source's asset all the same.
 """
 import datetime as dt
 import json
+from collections.abc import Iterable
+from pathlib import Path
 
 import dagster as dg
+import duckdb
 from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
 from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest
 from orchestration.resources import Warehouse
 
+# What dagster-dbt yields for a dbt test: AssetCheckResult inside an asset run, AssetCheckEvaluation outside one.
+CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
+
 
 @dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
             pool=WORKING_DB_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     invocation = dbt.cli(["build"], context=context, raise_on_error=False)
-    checks: list[tuple[dg.AssetCheckResult, dict]] = []
+    checks = []
     for event in invocation.stream():
-        if isinstance(event, dg.AssetCheckResult):
-            checks.append((event, {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}))
+        if isinstance(event, CHECK_EVENTS):
+            checks.append(event)
         yield event
-    compiled = _compiled_tests(invocation.target_path / "run_results.json")
-    now = dt.datetime.now()
     with warehouse.connect() as con:
-        records = [CheckRecord(
-            check_name=event.check_name, asset="/".join(event.asset_key.path), passed=event.passed,
-            severity=event.severity.value,
-            observed_value=json.dumps({"failed_rows": meta.get("dagster_dbt/failed_row_count"),
-                                       "status": meta.get("status")}, default=str),
-            failing_sample=None if event.passed else failing_rows_sample(con, compiled.get(meta.get("unique_id"))),
-            run_id=context.run_id, checked_at=now) for event, meta in checks]
-        record_checks(con, records)
+        records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run_id)
     if not invocation.is_successful():
         failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
@@ -43,11 +45,71 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
                          "and audit.check_results.", metadata={"failed_checks": failed})
 
 
-def _compiled_tests(run_results) -> dict[str, str]:
-    """unique_id → compiled SQL of the tests that did not pass (from dbt's run_results.json)."""
+# dagster-dbt gives a passing test the severity ERROR whatever its dbt severity; the history records the configured one.
+BLOCKING_DBT_CHECKS = {spec.key for spec in warehouse_models.check_specs if spec.blocking}
+
+
+def _dbt_tests() -> dict[str, tuple[dg.AssetCheckKey, str]]:
+    """unique_id → (check key, configured severity) of every dbt test, keyed as dagster-dbt keys its check events
+    (a test dagster-dbt cannot key is recorded under its first parent)."""
+    manifest = json.loads(ensure_manifest().read_text(encoding="utf-8"))
+    nodes = {**manifest["nodes"], **manifest["sources"]}
+    tests = {}
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] != "test":
+            continue
+        key = get_asset_check_key_for_test(manifest, TRANSLATOR, unique_id, DBT_PROJECT) or dg.AssetCheckKey(
+            TRANSLATOR.get_asset_key(nodes[node["depends_on"]["nodes"][0]]), node["name"])
+        tests[unique_id] = (key, str(node["config"]["severity"]).upper())
+    return tests
+
+
+DBT_TESTS = _dbt_tests()
+
+
+def record_dbt_checks(con: duckdb.DuckDBPyConnection, checks: Iterable[dg.AssetCheckResult | dg.AssetCheckEvaluation],
+                      run_results: Path, run_id: str) -> list[CheckRecord]:
+    """Append the test results of one dbt invocation to ``ops.check_results``; return the records.
+
+    The asset checks come from dagster-dbt's check events; the tests that are no asset check (on
+    dbt sources) from dbt's run_results.json. Failing tests get a sample of their failing rows, from
+    the compiled SQL in run_results.json.
+    """
+    results = _test_results(run_results)
+    compiled = {uid: r.get("compiled_code") for uid, r in results.items() if r.get("status") != "pass"}
+    now = dt.datetime.now()
+    records, seen = [], set()
+    for event in checks:
+        meta = {k: getattr(v, "value", v) for k, v in (event.metadata or {}).items()}
+        seen.add(meta.get("unique_id"))
+        records.append(CheckRecord(
+            check_name=event.check_name, asset="/".join(event.asset_key.path), passed=event.passed,
+            severity=event.severity.value if not event.passed else (
+                "ERROR" if dg.AssetCheckKey(event.asset_key, event.check_name) in BLOCKING_DBT_CHECKS else "WARN"),
+            observed_value=json.dumps({"failed_rows": meta.get("dagster_dbt/failed_row_count"),
+                                       "status": meta.get("status")}, default=str),
+            failing_sample=None if event.passed else failing_rows_sample(con, compiled.get(meta.get("unique_id"))),
+            run_id=run_id, checked_at=now))
+    for unique_id, result in results.items():  # tests that are no asset check: dbt sources' tests
+        status = result.get("status")
+        if unique_id in seen or unique_id not in DBT_TESTS or status == "skipped":
+            continue
+        key, configured = DBT_TESTS[unique_id]
+        passed = status == "pass"
+        records.append(CheckRecord(
+            check_name=key.name, asset="/".join(key.asset_key.path), passed=passed,
+            severity="WARN" if status == "warn" or (passed and configured == "WARN") else "ERROR",
+            observed_value=json.dumps({"failed_rows": result.get("failures"), "status": status}),
+            failing_sample=None if passed else failing_rows_sample(con, compiled.get(unique_id)),
+            run_id=run_id, checked_at=now))
+    record_checks(con, records)
+    return records
+
+
+def _test_results(run_results: Path) -> dict[str, dict]:
+    """unique_id → result of the tests in dbt's run_results.json (status, failures, compiled SQL)."""
     try:
         results = json.loads(run_results.read_text(encoding="utf-8"))["results"]
     except (OSError, ValueError, KeyError):
         return {}
-    return {r["unique_id"]: r.get("compiled_code") for r in results
-            if r["unique_id"].startswith("test.") and r.get("status") not in ("pass", "success")}
+    return {r["unique_id"]: r for r in results if r["unique_id"].startswith("test.")}

@@ -2,16 +2,18 @@
 
 import dagster as dg
 
-from orchestration.assets.dbt import warehouse_models
+from orchestration.assets.dbt import DBT_TESTS, warehouse_models
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks import quality_checks
 from orchestration.publish import PublicationRefused, publish
 from orchestration.resources import Warehouse
 
 PUBLISHED_INPUTS = [key for key in warehouse_models.keys if key.path[0] in ("marts", "audit")]
-# The checks defined now: a failed result of a check that no longer exists cannot block.
+# The checks defined now (asset checks, and the dbt tests on sources, which are no asset check): a failed result
+# of a check that no longer exists cannot block.
 CURRENT_CHECKS = {(key.name, "/".join(key.asset_key.path))
-                  for definition in (warehouse_models, *quality_checks) for key in definition.check_keys}
+                  for definition in (warehouse_models, *quality_checks) for key in definition.check_keys} | {
+                     (key.name, "/".join(key.asset_key.path)) for key, _ in DBT_TESTS.values()}
 
 
 @dg.asset(

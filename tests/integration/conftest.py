@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 SHARED = Path(__file__).resolve().parents[3] / "shared"
 CHECK_CONTRACT = SHARED / "tools" / "check_contract.py"
+RAW_MINIMAL = Path(__file__).resolve().parents[1] / "fixtures" / "raw_minimal.sql"
 
 
 @dataclass
@@ -101,3 +103,31 @@ def copy_of(tmp_path):
         shutil.copytree(inbox, target)
         return target
     return _copy
+
+
+@dataclass
+class Build:
+    """A working file built by dbt from tests/fixtures/raw_minimal.sql (every error-severity test green)."""
+
+    db: Path        # the built file; shared, never written: tests that change data work on copies
+    work: Path      # the path it was built at, free now: dbt's parse in ``target`` is valid for a file there
+    target: Path
+
+
+@pytest.fixture(scope="session")
+def fixture_build(tmp_path_factory) -> Build:
+    from orchestration.dbt_project import DBT_DIR, DBT_EXECUTABLE
+
+    root = tmp_path_factory.mktemp("dbt")
+    work, db = root / "work" / "working.duckdb", root / "built" / "working.duckdb"   # catalog "working" for both
+    work.parent.mkdir()
+    db.parent.mkdir()
+    con = duckdb.connect(str(work))
+    con.execute(RAW_MINIMAL.read_text(encoding="utf-8"))
+    con.close()
+    env = {**os.environ, "DCW_WORKING_DB": str(work), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    done = subprocess.run([DBT_EXECUTABLE, "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                           "--target-path", str(root / "target")], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-4000:]
+    shutil.move(work, db)
+    return Build(db, work, root / "target")

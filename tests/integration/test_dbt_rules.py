@@ -6,31 +6,17 @@ circular: each one was worked out on paper from the fixture's rows.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from orchestration.dbt_project import DBT_DIR, DBT_EXECUTABLE
-
 pytestmark = pytest.mark.integration
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "raw_minimal.sql"
 D = dt.date
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    db = tmp_path_factory.mktemp("dbt") / "working.duckdb"
-    con = duckdb.connect(str(db))
-    con.execute(FIXTURE.read_text(encoding="utf-8"))
-    con.close()
-    env = {**os.environ, "DCW_WORKING_DB": str(db), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    done = subprocess.run([DBT_EXECUTABLE, "build", "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
-                           "--target-path", str(db.parent / "target")], env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout[-4000:]
-    con = duckdb.connect(str(db), read_only=True)
+def built(fixture_build):
+    con = duckdb.connect(str(fixture_build.db), read_only=True)
     yield lambda sql: con.execute(sql).fetchall()
     con.close()
 
