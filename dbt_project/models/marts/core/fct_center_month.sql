@@ -43,7 +43,10 @@ where {{ month_window('c.report_month') }}
           and n.report_month = t.month
        where n.center_code is null
           or t.operator_uscc is distinct from n.operator_uscc
-          or t.facility_energy_kwh is distinct from n.facility_energy_kwh
-          or t.electricity_cost_cny is distinct from n.electricity_cost_cny
-          or t.bill_count is distinct from n.bill_count)
+          or t.bill_count is distinct from n.bill_count
+          -- sums: a difference beyond rounding (a sum in another order differs in the last bits)
+          or (t.facility_energy_kwh is null) <> (n.facility_energy_kwh is null)
+          or abs(t.facility_energy_kwh - n.facility_energy_kwh) > 0.001
+          or (t.electricity_cost_cny is null) <> (n.electricity_cost_cny is null)
+          or abs(t.electricity_cost_cny - n.electricity_cost_cny) > 0.001)
 {%- endif %}
