@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import python_calamine
 
 from ingestion.column_maps import SourceMap, common, header_key
@@ -263,6 +264,13 @@ class Table:
         if index < len(self.grid.columns):
             return self.grid.columns[index][self.start:]
         return pa.nulls(self.n_rows, pa.string())
+
+    def distinct(self, index: int) -> list:
+        """The distinct raw cells below the header in grid column ``index`` (None included)."""
+        column = self.column(index)
+        if isinstance(column, (pa.Array, pa.ChunkedArray)):
+            return pc.unique(column).to_pylist()
+        return list(dict.fromkeys(column.tolist()))
 
     def row_number(self, k: int) -> int:
         return self.grid.first_row_number + self.start + k

@@ -1,10 +1,16 @@
-"""When runs happen: the inbox sensor, the monthly schedule and the daily registry refresh.
+"""Jobs, and when runs happen: the inbox sensor and the monthly schedule.
 
-Why a sensor plus schedules rather than declarative automation: files arrive irregularly (the
-sensor reacts within a minute and runs exactly what changed), while the monthly publication
-after the grid company's bills (by the 5th) and the daily registry pick-up are calendar promises
-the bureau can read off a schedule. Every run goes through the same job, whose blocking checks
-gate publication.
+One asset job per partitioning (Dagster runs one partitions definition per job):
+
+- ``monthly`` (report month): the manifest, bills, ledgers, plans, every dbt model, the checks and
+  publication. A range of months runs as one run (single-run backfill policy).
+- ``economics`` (quarter) and ``registry_refresh`` (snapshot date): the manifest and that source.
+  The dbt models that read them are rebuilt by the monthly run the sensor requests after them.
+
+Why a sensor plus a schedule rather than declarative automation: files arrive irregularly (the
+sensor reacts within a minute and runs exactly the partitions the files cover), while the monthly
+publication after the grid company's bills (by the 5th) is a calendar promise the bureau can read
+off a schedule. Every publication goes through the monthly job, whose blocking checks gate it.
 """
 import hashlib
 import json
@@ -12,43 +18,80 @@ import json
 import dagster as dg
 
 from ingestion.manifest import inbox_changes
+from ingestion.periods import probe_inbox_file
+from orchestration.partitions import (
+    ECONOMICS_JOB,
+    MONTHLY,
+    MONTHLY_JOB,
+    QUARTERLY,
+    REGISTRY_JOB,
+    REGISTRY_SNAPSHOTS,
+    TIMEZONE,
+    last_month_key,
+    plan_launches,
+)
 from orchestration.resources import Warehouse
 
-PIPELINE_JOB = "pipeline"
-REGISTRY_JOB = "registry_refresh"
-TIMEZONE = "Asia/Shanghai"
+MANIFEST = dg.AssetKey(["ops", "file_manifest"])
+ECONOMICS = dg.AssetKey(["raw", "economics"])
+REGISTRY = dg.AssetKey(["raw", "registry"])
 
-pipeline_job = dg.define_asset_job(
-    PIPELINE_JOB, selection=dg.AssetSelection.all(), executor_def=dg.in_process_executor,
-    description="The whole monthly run: inbox → raw → dbt build (tests gate) → checks → publish.")
+monthly_job = dg.define_asset_job(
+    MONTHLY_JOB, selection=dg.AssetSelection.all() - dg.AssetSelection.keys(ECONOMICS, REGISTRY),
+    partitions_def=MONTHLY, executor_def=dg.in_process_executor,
+    description="Report months: inbox → bills, ledgers, plans → dbt build for the months' window (tests gate) "
+                "→ checks → publish. A month range is one run.")
+
+economics_job = dg.define_asset_job(
+    ECONOMICS_JOB, selection=dg.AssetSelection.keys(MANIFEST, ECONOMICS), partitions_def=QUARTERLY,
+    executor_def=dg.in_process_executor,
+    description="Quarters: load the economic-indicator files into raw.economics (dbt runs in the monthly job).")
 
 registry_job = dg.define_asset_job(
-    REGISTRY_JOB,
-    selection=dg.AssetSelection.keys(["ops", "file_manifest"])
-    | dg.AssetSelection.keys(["raw", "registry"]).downstream(),
+    REGISTRY_JOB, selection=dg.AssetSelection.keys(MANIFEST, REGISTRY), partitions_def=REGISTRY_SNAPSHOTS,
     executor_def=dg.in_process_executor,
-    description="Registry snapshots only, and what depends on them (firms, marts, publication).")
+    description="Registry snapshots: load the extracts into raw.registry (firm history is rebuilt by the "
+                "monthly run that follows).")
 
-monthly_schedule = dg.ScheduleDefinition(
-    name="monthly_after_bills", job=pipeline_job, cron_schedule="0 6 6 * *", execution_timezone=TIMEZONE,
-    description="06:00 on the 6th of each month: the grid company's bills are due by the 5th.")
-
-registry_schedule = dg.ScheduleDefinition(
-    name="daily_registry_refresh", job=registry_job, cron_schedule="0 7 * * *", execution_timezone=TIMEZONE,
-    description="07:00 every day: pick up a new registry extract.")
+monthly_schedule = dg.build_schedule_from_partitioned_job(
+    monthly_job, name="monthly_after_bills", day_of_month=6, hour_of_day=6,
+    description="06:00 on the 6th of each month (Asia/Shanghai), for the month just ended: the grid "
+                "company's bills are due by the 5th.")
 
 
-@dg.sensor(job=pipeline_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Watches DCW_INBOX; a new or changed file (by sha256) requests one pipeline run. A touched "
-                       "but unchanged file does nothing. The cursor remembers size, mtime and sha256 per file.")
+@dg.sensor(jobs=[registry_job, economics_job, monthly_job], minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Watches DCW_INBOX; new or changed files (by sha256) request runs for the partitions they "
+                       "cover: registry snapshots, economics quarters, then one monthly run over the affected "
+                       "months. A touched but unchanged file does nothing. The cursor remembers size, mtime and "
+                       "sha256 per file.")
 def inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     inbox = warehouse.inbox_path
     if not inbox.is_dir():
         return dg.SkipReason(f"the inbox {inbox} does not exist")
     known = json.loads(context.cursor) if context.cursor else {}
     changed, state = inbox_changes(inbox, known)
-    context.update_cursor(json.dumps(state))
     if not changed:
+        context.update_cursor(json.dumps(state))
         return dg.SkipReason("no new or changed file in the inbox")
-    run_key = hashlib.sha256(json.dumps([[p, state[p][2]] for p in changed]).encode()).hexdigest()[:16]
-    return dg.RunRequest(run_key=run_key, tags={"dcw/changed_files": str(len(changed))})
+    periods: dict[str, set] = {}
+    for rel in changed:
+        try:
+            kind, found = probe_inbox_file(inbox, rel)
+        except Exception as exc:  # a file the probe cannot read is still registered (and refused) by the run
+            context.log.warning(f"period probe failed for {rel}: {exc}")
+            continue
+        if kind:
+            periods.setdefault(kind, set()).update(found)
+    launches = plan_launches(periods, last_month_key())
+    files_key = json.dumps([[p, state[p][2]] for p in changed])
+    requests = [dg.RunRequest(
+        job_name=launch.job, run_key=hashlib.sha256(f"{launch.job}:{files_key}".encode()).hexdigest()[:16],
+        tags={**launch.run_tags(), "dcw/changed_files": str(len(changed))}) for launch in launches]
+    snapshots = sorted(d.isoformat() for d in periods.get("registry", set()))
+    return dg.SensorResult(
+        run_requests=requests, cursor=json.dumps(state),
+        dynamic_partitions_requests=[REGISTRY_SNAPSHOTS.build_add_request(snapshots)] if snapshots else None)
+
+
+__all__ = ["TIMEZONE", "economics_job", "inbox_sensor", "monthly_job", "monthly_schedule", "registry_job"]

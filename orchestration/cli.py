@@ -1,8 +1,10 @@
-"""Command line of the project: ``python -m orchestration.cli run|summary``.
+"""Command line of the project: ``python -m orchestration.cli run|backfill|summary|dagster-home``.
 
 ``run`` writes the bundled sample inbox when ``DCW_INBOX`` is unset and the sample is absent,
-materialises every asset in-process against a persistent Dagster instance (so the UI shows the
-runs), and prints where the published file is with a short summary. Exit status 1 when the run
+materialises every partition the inbox covers in-process against a persistent Dagster instance
+(so the UI shows the runs; dbt rebuilds the whole history), and prints where the published file
+is with a short summary. ``backfill --from 2024-01 --to 2024-03`` runs the monthly job over that
+range in one run (dbt replaces those months only) and publishes. Exit status 1 when a run
 failed; the last lines then say which check blocked and where to look.
 """
 from __future__ import annotations
@@ -89,33 +91,49 @@ def failed_checks(working: Path, run_id: str) -> list[str]:
             for name, asset, obs, sample in rows]
 
 
-def run() -> int:
+def run(months: tuple[str, str] | None = None) -> int:
+    """The whole inbox (``months`` None) or a backfill of a month range; prints the outcome."""
     started = time.monotonic()
-    ensure_sample_inbox()
+    from orchestration.runs import check_month_range, run_inbox, run_months
+
+    if months is None:
+        ensure_sample_inbox()
+    else:
+        try:
+            check_month_range(*months)
+        except ValueError as exc:
+            print(f"nothing run: {exc}", file=sys.stderr)
+            return 2
     ensure_dagster_home()
     import dagster as dg
 
-    from orchestration.definitions import PIPELINE_JOB, build_definitions
+    from orchestration.definitions import build_definitions
 
     print(f"inbox: {inbox_from_env()}\nwarehouse: {warehouse_from_env()}")
     defs = build_definitions()
-    job = defs.resolve_job_def(PIPELINE_JOB)
     log_level = os.environ.get("DCW_LOG_LEVEL", "INFO")
-    result = job.execute_in_process(instance=dg.DagsterInstance.get(), raise_on_error=False,
-                                    run_config={"loggers": {"console": {"config": {"log_level": log_level}}}})
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    instance = dg.DagsterInstance.get()
+    results = (run_inbox(defs, inbox_from_env(), instance, run_config) if months is None
+               else run_months(defs, *months, instance, run_config))
     published = warehouse_from_env() / "published.duckdb"
-    if not result.success:
-        print("\nRUN FAILED: nothing new was published.", file=sys.stderr)
-        for event in result.all_events:
+    failed = next((r for r in results if not r.success), None)
+    if failed is not None:
+        print(f"\nRUN FAILED ({failed.job_def.name}): nothing new was published.", file=sys.stderr)
+        for event in failed.all_events:
             if event.is_step_failure:
                 err = event.step_failure_data.error
                 print(f"- step {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr)
-        for line in failed_checks(warehouse_from_env() / "working.duckdb", result.run_id):
+        for line in failed_checks(warehouse_from_env() / "working.duckdb", failed.run_id):
             print(f"- blocking check failed: {line}", file=sys.stderr)
         print(f"The previous publication (if any) is unchanged: {published}\n"
               f"Where to look: ops.check_results in {warehouse_from_env() / 'working.duckdb'} (this run: "
-              f"run_id = '{result.run_id}'), audit.rejected_rows, or `make ui`.", file=sys.stderr)
+              f"run_id = '{failed.run_id}'), audit.rejected_rows, or `make ui`.", file=sys.stderr)
         return 1
+    for r in results:
+        tags = r.dagster_run.tags
+        print(f"run {r.run_id[:8]} {r.job_def.name}: partitions {tags.get('dagster/asset_partition_range_start')} "
+              f"to {tags.get('dagster/asset_partition_range_end')}")
     print(summary(published))
     print(f"done in {time.monotonic() - started:.1f} s")
     return 0
@@ -123,10 +141,16 @@ def run() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__)
-    parser.add_argument("command", choices=["run", "summary", "dagster-home"])
+    parser.add_argument("command", choices=["run", "backfill", "summary", "dagster-home"])
+    parser.add_argument("--from", dest="first", metavar="YYYY-MM", help="backfill: first report month")
+    parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="backfill: last report month (default: --from)")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "backfill":
+        if not args.first:
+            parser.error("backfill needs --from YYYY-MM (and --to YYYY-MM for more than one month)")
+        return run((args.first, args.last or args.first))
     if args.command == "dagster-home":
         print(ensure_dagster_home())
         return 0

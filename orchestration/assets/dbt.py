@@ -1,5 +1,11 @@
 """dbt models as Dagster assets: one ``dbt build`` per run; dbt tests are the asset checks.
 
+The models are partitioned by report month. A run over a month range passes the window to dbt as
+vars (``dcw_month_from`` inclusive, ``dcw_month_to`` exclusive, ISO dates): the incremental fact
+tables replace those months only (and any month whose cross-month attributes went stale, decided
+in SQL); the other models are tables rebuilt whole. A run tagged ``dcw/full_refresh=true`` (what
+``make run`` does) runs ``dbt build --full-refresh``: every month rebuilt from raw.
+
 Every test result of the build is appended to ``ops.check_results`` (published as
 ``audit.check_results``), with a sample of the failing rows for tests that failed. A failing
 error-severity test fails the step, so publication, which depends on the marts, does not run.
@@ -21,16 +27,28 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
 from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest
+from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY
 from orchestration.resources import Warehouse
 
 # What dagster-dbt yields for a dbt test: AssetCheckResult inside an asset run, AssetCheckEvaluation outside one.
 CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
 
 
+def dbt_build_args(context: dg.AssetExecutionContext) -> list[str]:
+    """``dbt build`` with the run's month window as vars, or ``--full-refresh`` for a full run."""
+    if context.run.tags.get(FULL_REFRESH_TAG) == "true":
+        return ["build", "--full-refresh"]
+    window = context.partition_time_window
+    months = {"dcw_month_from": window.start.date().isoformat(), "dcw_month_to": window.end.date().isoformat()}
+    return ["build", "--vars", json.dumps(months)]
+
+
 @dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
-            pool=WORKING_DB_POOL)
+            pool=WORKING_DB_POOL, partitions_def=MONTHLY, backfill_policy=dg.BackfillPolicy.single_run())
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    invocation = dbt.cli(["build"], context=context, raise_on_error=False)
+    args = dbt_build_args(context)
+    context.log.info(f"dbt {' '.join(args)}")
+    invocation = dbt.cli(args, context=context, raise_on_error=False)
     checks = []
     for event in invocation.stream():
         if isinstance(event, CHECK_EVENTS):

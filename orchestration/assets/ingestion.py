@@ -1,13 +1,22 @@
 """Ingestion assets: register the inbox, then load each source kind into ``raw.*``.
 
 Thin glue over ``ingestion/``: the parsing and the row rules live there.
+
+The raw tables are partitioned by the period their files cover (``orchestration/partitions.py``),
+but loading stays by file: a run of any partition(s) of a kind loads every file of that kind the
+manifest still has pending, each in one transaction, because a file's periods are only certain
+once it is parsed (a bill export also re-issues earlier months). Loading a file early is harmless;
+a materialised partition therefore means "every file delivered so far for this period is in raw".
+The periods each file really held are recorded in ``ops.file_manifest.period`` and reported as
+metadata.
 """
 
 import dagster as dg
 
 from ingestion.column_maps import SOURCE_KINDS, source_map
 from ingestion.load import ensure_raw_tables, load_source
-from ingestion.manifest import register_inbox
+from ingestion.manifest import pending, register_inbox
+from orchestration.partitions import PARTITIONS_OF_KIND
 from orchestration.resources import Warehouse
 
 WORKING_DB_POOL = "working_duckdb"  # every writer of the working file shares this pool (limit 1)
@@ -40,6 +49,7 @@ def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 
 def _raw_asset(kind: str) -> dg.AssetsDefinition:
     smap = source_map(kind)
+    partitions_def = PARTITIONS_OF_KIND[kind]
 
     @dg.asset(
         name=smap.table,
@@ -50,15 +60,25 @@ def _raw_asset(kind: str) -> dg.AssetsDefinition:
         owners=["team:data-engineering"],
         pool=WORKING_DB_POOL,
         retry_policy=RETRY,
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run() if partitions_def else None,
         description=f"raw.{smap.table}: every loaded {kind} file's rows, parsed to canonical columns and units, "
-                    "with file sha256, sheet and row number. Refused rows go to ops.rejected_rows.",
+                    "with file sha256, sheet and row number. Refused rows go to ops.rejected_rows."
+                    + (" Partitioned by the period of its files; a run loads every pending file of the kind."
+                       if partitions_def else ""),
     )
     def _load(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
         with warehouse.connect() as con:
+            ensure_raw_tables(con)
+            todo = [sha for sha, _ in pending(con, kind)]
             summary = load_source(con, warehouse.inbox_path, kind)
             rows = con.execute(f"select count(*) from raw.{smap.table}").fetchone()[0]
-        context.log.info(f"{kind}: {summary}")
-        return dg.MaterializeResult(metadata={**summary, "dagster/row_count": rows})
+            periods = sorted({p for (text,) in con.execute(
+                "select period from ops.file_manifest where status = 'loaded' and period is not null "
+                "and list_contains(?, file_sha256)", [todo]).fetchall() for p in text.split(",")})
+        context.log.info(f"{kind}: {summary}; periods of the files loaded now: {periods}")
+        return dg.MaterializeResult(metadata={**summary, "dagster/row_count": rows,
+                                              "periods_loaded": dg.MetadataValue.json(periods)})
 
     return _load
 

@@ -48,3 +48,13 @@ def xlsx(tmp_path):
 @pytest.fixture
 def csvfile(tmp_path):
     return lambda name, rows, encoding="utf-8": write_csv(tmp_path / name, rows, encoding)
+
+
+@pytest.fixture(scope="session")
+def sample_inbox(tmp_path_factory) -> Path:
+    """The deterministic sample inbox (files only; no run)."""
+    from ingestion.sample import generate
+
+    inbox = tmp_path_factory.mktemp("sample_inbox")
+    generate(inbox)
+    return inbox

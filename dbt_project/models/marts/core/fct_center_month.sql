@@ -1,4 +1,7 @@
 -- One row per data center per report month (current ledger rows): racks, compute, IT energy, facility energy and cost from the center's bills, PUE; with the source spreadsheet row.
+-- Incremental by month: a run replaces the months of its window (macros/month_window.sql).
+{{ config(materialized='incremental', incremental_strategy='replace_months', month_column='month',
+          on_schema_change='fail') }}
 select
     cast({{ surrogate_key(['center_code']) }} as {{ dbt.type_string() }}) as center_key,
     cast(center_code as {{ dbt.type_string() }}) as center_code,
@@ -28,4 +31,22 @@ select
     cast(file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
     cast(sheet as {{ dbt.type_string() }}) as source_sheet,
     cast(row_number as integer) as source_row_number
-from {{ ref('int_center_months') }}
+from {{ ref('int_center_months') }} as c
+{% if is_incremental() -%}
+where {{ month_window('c.report_month') }}
+   -- months outside the window whose operator resolution (registry) or bill totals (account owners, re-issues) changed
+   or c.report_month in (
+       select t.month
+       from {{ this }} as t
+       left join {{ ref('int_center_months') }} as n
+           on n.center_code = t.center_code
+          and n.report_month = t.month
+       where n.center_code is null
+          or t.operator_uscc is distinct from n.operator_uscc
+          or t.bill_count is distinct from n.bill_count
+          -- sums: a difference beyond rounding (a sum in another order differs in the last bits)
+          or (t.facility_energy_kwh is null) <> (n.facility_energy_kwh is null)
+          or abs(t.facility_energy_kwh - n.facility_energy_kwh) > 0.001
+          or (t.electricity_cost_cny is null) <> (n.electricity_cost_cny is null)
+          or abs(t.electricity_cost_cny - n.electricity_cost_cny) > 0.001)
+{%- endif %}

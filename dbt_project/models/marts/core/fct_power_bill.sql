@@ -1,6 +1,20 @@
 -- One row per grid account per billing month: the current bill only (superseded bills are in audit.superseded_bills), with the owning center and arithmetic checks.
+-- Incremental by month: a run replaces the months of its window (macros/month_window.sql).
+{{ config(materialized='incremental', incremental_strategy='replace_months', month_column='month',
+          on_schema_change='fail') }}
 with bills as (
-    select * from {{ ref('stg_raw__power_bills') }} where is_current
+    select * from {{ ref('stg_raw__power_bills') }}
+    where is_current
+    {% if is_incremental() -%}
+      and ({{ month_window('billing_month') }}
+           -- months outside the window whose bills changed owner (a later ledger month claims the account)
+           or billing_month in (
+               select t.month
+               from {{ this }} as t
+               left join {{ ref('int_power_accounts') }} as a
+                   on a.account_no = t.account_no
+               where t.center_code is distinct from a.center_code))
+    {%- endif %}
 ),
 
 accounts as (

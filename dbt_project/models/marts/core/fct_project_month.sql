@@ -1,4 +1,7 @@
 -- One row per investment-promotion project per report month (current ledger rows): stage and investment, with the source spreadsheet row.
+-- Incremental by month: a run replaces the months of its window (macros/month_window.sql).
+{{ config(materialized='incremental', incremental_strategy='replace_months', month_column='month',
+          on_schema_change='fail') }}
 with centers as (
     select center_key, center_code from {{ ref('dim_center') }}
 )
@@ -25,3 +28,18 @@ select
 from {{ ref('int_project_months') }} as p
 left join centers
     on centers.center_code = p.center_code
+{% if is_incremental() -%}
+where {{ month_window('p.report_month') }}
+   -- months outside the window whose investor resolution (registry) or center link changed
+   or p.report_month in (
+       select t.month
+       from {{ this }} as t
+       left join {{ ref('int_project_months') }} as n
+           on n.project_code = t.project_code
+          and n.report_month = t.month
+       left join centers as nc
+           on nc.center_code = n.center_code
+       where n.project_code is null
+          or t.investor_uscc is distinct from n.investor_uscc
+          or t.center_key is distinct from nc.center_key)
+{%- endif %}

@@ -1,0 +1,93 @@
+"""Which periods a file covers, found cheaply before it is loaded (for routing runs to partitions).
+
+``probe_periods`` reads a file's grids, locates the source's header, and collects the period
+column's values (report month, quarter, snapshot date, plan year); when the column is absent it
+falls back to the title rows, then the file name, in the order the loader uses. No row rules, no
+database: the loader stays the authority on what a file holds (it records the periods it really
+loaded in ``ops.file_manifest.period``). A file that cannot be read or has no period gives ``[]``.
+
+What does not belong here: parsing rows (``rows.py``), which file is current for a period (dbt),
+Dagster partition keys (``orchestration/partitions.py``).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from ingestion.column_maps import source_map
+from ingestion.manifest import classify
+from ingestion.normalize import (
+    CellError,
+    date_in_text,
+    is_missing,
+    month_in_text,
+    parse_date,
+    parse_month,
+    parse_quarter,
+    year_in_text,
+)
+from ingestion.spreadsheet import FileRefused, locate_table, read_grids
+
+
+def _cell_period(kind: str, value) -> dt.date | None:
+    if is_missing(value):
+        return None
+    try:
+        if kind == "month":
+            return parse_month(value)
+        if kind == "quarter":
+            return parse_quarter(value)
+        if kind == "date":
+            return parse_date(value)
+        if kind == "year":
+            year = int(float(str(value).strip().rstrip("年度")))
+            return dt.date(year, 1, 1)
+    except (CellError, ValueError):
+        return None
+    return None
+
+
+def _text_period(kind: str, text: str, *, file_name: bool) -> dt.date | None:
+    if kind == "month":
+        return month_in_text(text, file_name=file_name)
+    if kind == "date" and file_name:
+        return date_in_text(text)
+    if kind == "year":
+        year = year_in_text(text)
+        return dt.date(year, 1, 1) if year else None
+    return None
+
+
+def probe_periods(kind: str, path: Path) -> list[dt.date]:
+    """First days of the periods (month, quarter, snapshot date, plan year as Jan 1) a file covers."""
+    smap = source_map(kind)
+    period, column = smap.period["kind"], smap.period["column"]
+    found: set[dt.date] = set()
+    try:
+        grids = read_grids(path)
+    except FileRefused:
+        return []
+    for grid in grids:
+        table = locate_table(grid, smap)
+        if table is None:
+            continue
+        cell = table.mapped.get(column)
+        if cell is not None:
+            values = {_cell_period(period, value) for value in table.distinct(cell.index)}
+            values.discard(None)
+            if values:
+                found |= values
+                continue
+        default = ((smap.period.get("from_title") and _text_period(period, table.title, file_name=False))
+                   or (smap.period.get("from_file_name") and _text_period(period, path.name, file_name=True)))
+        if default:
+            found.add(default)
+    return sorted(found)
+
+
+def probe_inbox_file(inbox: Path, rel_path: str) -> tuple[str | None, list[dt.date]]:
+    """(source kind, periods) of one inbox file; (None, []) for a file outside the known folders."""
+    kind, refusal = classify(rel_path)
+    if kind is None or refusal is not None:
+        return kind, []
+    return kind, probe_periods(kind, inbox / rel_path)

@@ -1,0 +1,106 @@
+"""Partitions of the warehouse, and which runs a set of files' periods calls for.
+
+- Report month (``MONTHLY``, keys ``2024-03``): power bills, the data-center ledger, the project
+  ledger, and the dbt models (incremental facts take the run's month window).
+- Quarter (``QUARTERLY``, keys ``2024-01`` = the quarter starting in January): economics.
+- Snapshot date (``REGISTRY_SNAPSHOTS``, dynamic, keys ``2024-03-31``): the registry.
+- Plans (yearly, a handful of small files) and the file manifest are not partitioned.
+
+A file's periods come from ``ingestion.periods.probe_periods`` (a cheap read of its period column,
+title or file name). ``plan_launches`` turns the periods of a set of files into at most three
+runs, in order: registry snapshots, economics quarters, then one monthly run over the range of
+affected months (a quarter counts for its three months, a snapshot for its month, plans alone for
+the last month of their year), which rebuilds the dbt models for that window and publishes.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+
+TIMEZONE = "Asia/Shanghai"
+FIRST_MONTH = "2020-01"  # the earliest report month the warehouse accepts (YYYY-MM)
+
+MONTHLY = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m", timezone=TIMEZONE)
+QUARTERLY = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start=FIRST_MONTH,
+                                              fmt="%Y-%m", timezone=TIMEZONE)
+REGISTRY_SNAPSHOTS = dg.DynamicPartitionsDefinition(name="registry_snapshots")
+
+PARTITIONS_OF_KIND: dict[str, dg.PartitionsDefinition | None] = {
+    "power": MONTHLY, "dc_ledger": MONTHLY, "projects": MONTHLY,
+    "economics": QUARTERLY, "registry": REGISTRY_SNAPSHOTS, "plans": None,
+}
+
+MONTHLY_JOB = "monthly"
+ECONOMICS_JOB = "economics"
+REGISTRY_JOB = "registry_refresh"
+FULL_REFRESH_TAG = "dcw/full_refresh"  # "true": dbt rebuilds every month (the whole history), not the window
+
+
+def month_key(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def quarter_key(day: dt.date) -> str:
+    return f"{day.year:04d}-{(day.month - 1) // 3 * 3 + 1:02d}"
+
+
+def range_tags(start: str, end: str) -> dict[str, str]:
+    """Tags that make one run cover a partition range (what a single-run backfill does)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+
+
+@dataclass(frozen=True)
+class Launch:
+    """One run to request: a job over the partition range [start, end]."""
+
+    job: str
+    start: str
+    end: str
+    tags: dict[str, str] = field(default_factory=dict)
+
+    def run_tags(self) -> dict[str, str]:
+        return {**range_tags(self.start, self.end), **self.tags}
+
+
+def _clamp_months(months: set[dt.date], last_month: str) -> list[str]:
+    """Month keys within the partitions: earlier months are dropped, later ones run as the last month."""
+    return sorted({min(month_key(m), last_month) for m in months if month_key(m) >= FIRST_MONTH})
+
+
+def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
+                  files_seen: bool = True) -> list[Launch]:
+    """The runs a set of files calls for: registry, economics, then one monthly run.
+
+    ``periods_by_kind`` maps a source kind to the first days of the periods its files cover;
+    ``last_month`` is the newest monthly partition key. With files but no usable period (all
+    unreadable, say), the monthly run is for ``last_month`` so the files are still registered.
+    """
+    launches: list[Launch] = []
+    snapshots = sorted(d.isoformat() for d in periods_by_kind.get("registry", set()))
+    if snapshots:
+        launches.append(Launch(REGISTRY_JOB, snapshots[0], snapshots[-1]))
+    quarters = sorted({quarter_key(d) for d in periods_by_kind.get("economics", set())
+                       if quarter_key(d) >= FIRST_MONTH} & set(QUARTERLY.get_partition_keys()))
+    if quarters:
+        launches.append(Launch(ECONOMICS_JOB, quarters[0], quarters[-1]))
+    months: set[dt.date] = set()
+    for kind in ("power", "dc_ledger", "projects"):
+        months |= periods_by_kind.get(kind, set())
+    for q in periods_by_kind.get("economics", set()):
+        months |= {dt.date(q.year, q.month + i, 1) for i in range(3)}
+    months |= {d.replace(day=1) for d in periods_by_kind.get("registry", set())}
+    if not months:  # plans alone: the marts of the plan year, as of its last month
+        months = {dt.date(d.year, 12, 1) for d in periods_by_kind.get("plans", set())}
+    keys = _clamp_months(months, last_month)
+    if keys:
+        launches.append(Launch(MONTHLY_JOB, keys[0], keys[-1]))
+    elif files_seen:
+        launches.append(Launch(MONTHLY_JOB, last_month, last_month))
+    return launches
+
+
+def last_month_key() -> str:
+    return MONTHLY.get_last_partition_key()

@@ -1,0 +1,75 @@
+"""Running the jobs in-process, for the CLI and the tests: the whole inbox, or a range of months.
+
+``run_inbox`` is ``make run``: it probes every inbox file's periods, registers the registry
+snapshot partitions, and runs the registry, economics and monthly jobs over the ranges found (the
+monthly run tagged for a full dbt rebuild). ``run_months`` is a backfill: the monthly job over
+``[first, last]`` in one run, dbt replacing those months only. Both stop at the first failed run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+
+from ingestion.periods import probe_inbox_file
+from orchestration.partitions import (
+    FULL_REFRESH_TAG,
+    MONTHLY,
+    MONTHLY_JOB,
+    REGISTRY_SNAPSHOTS,
+    Launch,
+    last_month_key,
+    plan_launches,
+)
+
+
+def inbox_periods(inbox: Path) -> dict[str, set[dt.date]]:
+    """Source kind → periods covered, over every file of the inbox."""
+    periods: dict[str, set[dt.date]] = {}
+    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
+        kind, found = probe_inbox_file(inbox, path.relative_to(inbox).as_posix())
+        if kind:
+            periods.setdefault(kind, set()).update(found)
+    return periods
+
+
+def execute(defs: dg.Definitions, launches: list[Launch], instance: dg.DagsterInstance,
+            run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
+    """Run each launch in order, in this process; stop after the first failure."""
+    results = []
+    for launch in launches:
+        job = defs.resolve_job_def(launch.job)
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
+                                        tags=launch.run_tags())
+        results.append(result)
+        if not result.success:
+            break
+    return results
+
+
+def run_inbox(defs: dg.Definitions, inbox: Path, instance: dg.DagsterInstance,
+              run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
+    periods = inbox_periods(inbox)
+    snapshots = sorted(d.isoformat() for d in periods.get("registry", set()))
+    known = set(instance.get_dynamic_partitions(REGISTRY_SNAPSHOTS.name))
+    instance.add_dynamic_partitions(REGISTRY_SNAPSHOTS.name, [k for k in snapshots if k not in known])
+    launches = [Launch(launch.job, launch.start, launch.end, {**launch.tags, FULL_REFRESH_TAG: "true"})
+                if launch.job == MONTHLY_JOB else launch for launch in plan_launches(periods, last_month_key())]
+    return execute(defs, launches, instance, run_config)
+
+
+def check_month_range(first: str, last: str) -> None:
+    """Raise ValueError, with what to type instead, unless [first, last] is a range of monthly partitions."""
+    keys = MONTHLY.get_partition_keys()
+    for key in (first, last):
+        if key not in keys:
+            raise ValueError(f"{key} is not a report month of the warehouse ({keys[0]} to {keys[-1]}, as YYYY-MM)")
+    if first > last:
+        raise ValueError(f"the range {first} to {last} is empty: the first month comes first")
+
+
+def run_months(defs: dg.Definitions, first: str, last: str, instance: dg.DagsterInstance,
+               run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
+    check_month_range(first, last)
+    return execute(defs, [Launch(MONTHLY_JOB, first, last)], instance, run_config)
