@@ -5,6 +5,8 @@ column's values (report month, quarter, snapshot date, plan year); when the colu
 falls back to the title rows, then the file name, in the order the loader uses. No row rules, no
 database: the loader stays the authority on what a file holds (it records the periods it really
 loaded in ``ops.file_manifest.period``). A file that cannot be read or has no period gives ``[]``.
+A csv or jsonl file larger than ``HEAD_BYTES`` is probed on its first lines only (a registry
+extract of a million firms holds one snapshot date; reading it whole would double its load time).
 
 What does not belong here: parsing rows (``rows.py``), which file is current for a period (dbt),
 Dagster partition keys (``orchestration/partitions.py``).
@@ -12,6 +14,7 @@ Dagster partition keys (``orchestration/partitions.py``).
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
 from pathlib import Path
 
 from ingestion.column_maps import source_map
@@ -58,14 +61,30 @@ def _text_period(kind: str, text: str, *, file_name: bool) -> dt.date | None:
     return None
 
 
+HEAD_BYTES = 4 << 20
+
+
+def _grids(path: Path):
+    """The file's grids; for a big csv / jsonl, those of its first HEAD_BYTES (whole lines)."""
+    if path.suffix.lower() not in (".csv", ".jsonl") or path.stat().st_size <= HEAD_BYTES:
+        return read_grids(path)
+    with path.open("rb") as f:
+        head = f.read(HEAD_BYTES)
+    head = head[:head.rfind(b"\n") + 1]
+    with tempfile.TemporaryDirectory(prefix="dcw-probe-") as tmp:
+        part = Path(tmp) / path.name  # same name: the period may be in it
+        part.write_bytes(head)
+        return read_grids(part)
+
+
 def probe_periods(kind: str, path: Path) -> list[dt.date]:
     """First days of the periods (month, quarter, snapshot date, plan year as Jan 1) a file covers."""
     smap = source_map(kind)
     period, column = smap.period["kind"], smap.period["column"]
     found: set[dt.date] = set()
     try:
-        grids = read_grids(path)
-    except FileRefused:
+        grids = _grids(path)
+    except (FileRefused, OSError):
         return []
     for grid in grids:
         table = locate_table(grid, smap)
