@@ -8,9 +8,9 @@ every xlsx sheet, with no transformation. Results go to bench/results/latest.jso
 table (bench/results/latest.md). A measurement, never a test.
 
 At the scales given to ``--incremental`` (default: 1) the full run holds back the latest month's
-ledgers, projects and bills; a second run adds them and runs that month's partition (``cli
-backfill --from <month>``, what the inbox sensor requests): the time of one new month
-(``incremental_month_wall_s``).
+ledgers, projects and bills; a second run adds them and runs the month range the inbox sensor
+requests for them (``cli backfill``; a bill export also re-issues earlier months): the time of
+one new month (``incremental_month_wall_s``).
 
 Usage: python bench/run.py [--scales sample 0.01 0.1 1] [--incremental 1] [--keep DIR]
 """
@@ -147,6 +147,19 @@ def _hold_back_last_month(inbox: Path, held: Path, truth) -> list[str]:
     return moved
 
 
+def _sensor_months(inbox: Path, paths: list[str]) -> tuple[str, str]:
+    """The month range the inbox sensor requests for these files (a bill export may re-issue earlier months)."""
+    from ingestion.periods import probe_inbox_file
+    from orchestration.partitions import MONTHLY_JOB, last_month_key, plan_launches
+
+    periods: dict = {}
+    for path in paths:
+        kind, found = probe_inbox_file(inbox, path)
+        periods.setdefault(kind, set()).update(found)
+    monthly = next(launch for launch in plan_launches(periods, last_month_key()) if launch.job == MONTHLY_JOB)
+    return monthly.start, monthly.end
+
+
 def _pipeline(inbox: Path, warehouse: Path, *args: str) -> tuple[float, int, dict]:
     """``python -m orchestration.cli run`` (or the given command) against this inbox and warehouse."""
     env = {**os.environ, "DCW_INBOX": str(inbox), "DCW_WAREHOUSE": str(warehouse), "DCW_LOG_LEVEL": "DEBUG"}
@@ -190,14 +203,19 @@ def main(argv: list[str] | None = None) -> int:
             for path in moved:
                 (inbox / path).parent.mkdir(parents=True, exist_ok=True)
                 shutil.move(held / path, inbox / path)
-            month = truth.months[-1].strftime("%Y-%m")  # what the sensor requests for these files
-            inc_wall, inc_peak, inc_stages = _pipeline(inbox, warehouse, "backfill", "--from", month)
+            first, last = _sensor_months(inbox, moved)
+            try:
+                inc_wall, inc_peak, inc_stages = _pipeline(inbox, warehouse, "backfill", "--from", first, "--to", last)
+            except RuntimeError as exc:  # recorded, so the other scales' figures are not lost
+                run["incremental_month_error"] = str(exc)[-2000:]
+                runs.append(run)
+                continue
             run.update({"incremental_month_wall_s": round(inc_wall, 1), "incremental_month_files": len(moved),
                         "incremental_month_peak_rss_mib": round(inc_peak / 1024),
-                        "incremental_month_stages": inc_stages,
+                        "incremental_month_stages": inc_stages, "incremental_months": [first, last],
                         "note": "the full run holds back the latest month's ledgers, projects and bills; "
-                                "the incremental run adds them and runs that month's partition "
-                                "(cli backfill --from <month>, what the inbox sensor requests)"})
+                                "the incremental run adds them and runs the month range the inbox sensor "
+                                "requests for them (cli backfill; a bill export also re-issues earlier months)"})
         runs.append(run)
         print(json.dumps(run, ensure_ascii=False), flush=True)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"

@@ -13,7 +13,16 @@ with bills as (
                from {{ this }} as t
                left join {{ ref('int_power_accounts') }} as a
                    on a.account_no = t.account_no
-               where t.center_code is distinct from a.center_code))
+               where t.center_code is distinct from a.center_code)
+           -- months outside the window whose current bill changed (a re-issue or 更正 in a later file)
+           or billing_month in (
+               select s.billing_month
+               from {{ ref('stg_raw__power_bills') }} as s
+               left join {{ this }} as t
+                   on t.account_no = s.account_no
+                  and t.month = s.billing_month
+               where s.is_current
+                 and t.source_file_sha256 is distinct from s.file_sha256))
     {%- endif %}
 ),
 
