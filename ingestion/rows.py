@@ -5,6 +5,10 @@ file itself (required key, duplicate keys within the file, USCC validity, period
 the totals-row reconciliation. Every refused row keeps its raw values and gets a reason a clerk
 can act on; every value set to NULL for cause gets a warning with its raw text.
 
+It works column by column: a column's distinct values are converted once each (a registry extract
+of a million firms repeats most of its cells), row rules are array operations, and loaded rows
+are Arrow tables. Vectorised fast paths may only skip a conversion whose result is the value itself.
+
 What does not belong here: reading files (``spreadsheet.py``), rules across files (dbt).
 """
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """From a file to located tables: grids of cells, the header found and mapped, rows classified.
 
-- ``read_grids``: xlsx (python-calamine), csv (UTF-8, UTF-8 with BOM, GB18030) and jsonl into
-  grids of raw cells, one per sheet, with absolute row numbers as a spreadsheet program shows them.
+- ``read_grids``: xlsx (python-calamine), csv (UTF-8, UTF-8 with BOM, GB18030; read by DuckDB
+  after a streaming transcode) and jsonl (DuckDB's JSON functions) into grids of raw cells held
+  column by column, one per sheet, with absolute row numbers as a spreadsheet program shows them.
 - ``locate_table``: finds the header under title and blank rows (one row, or two rows with merged
-  group cells), maps each header cell through the source's aliases, reads the unit in the header,
-  and classifies the rows below as data, blank, totals or notes.
+  group cells), maps each header cell through the source's aliases and reads the unit in the
+  header; ``row_kind`` tells data, blank, totals and notes rows apart.
 
 What does not belong here: converting a cell to its typed value (``normalize.py``, ``rows.py``),
 and anything about which file is current (dbt).
