@@ -15,7 +15,7 @@ setup: $(VENV)/.installed
 # uv lives in its own small venv (.uv) and installs the locked stack into .venv.
 $(VENV)/.installed: pyproject.toml uv.lock
 	@test -x .uv/bin/uv || ($(PYTHON) -m venv .uv && .uv/bin/pip install --quiet uv==$(UV_VERSION))
-	UV_PROJECT_ENVIRONMENT=$(VENV) .uv/bin/uv sync --frozen --quiet --python $(PYTHON)
+	UV_PROJECT_ENVIRONMENT=$(VENV) .uv/bin/uv sync --frozen --quiet --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 run: setup   ## set up, write the sample inbox if absent, run the whole pipeline, publish
