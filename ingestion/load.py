@@ -58,7 +58,8 @@ class FileResult:
     sheets: dict[str, str] = field(default_factory=dict)
 
 
-def _period_default(smap: SourceMap, title: str, file_name: str):
+def period_from_title_or_name(smap: SourceMap, title: str, file_name: str):
+    """The period a table gives in its title or its file name (as the column map allows), or None."""
     kind = smap.period["kind"]
     if kind == "month":
         found = smap.period.get("from_title") and month_in_text(title)
@@ -104,7 +105,7 @@ def parse_file(kind: str, path: Path) -> FileResult:
             if table.problems:
                 raise FileRefused("ambiguous_header", f"sheet {label}: " + "; ".join(table.problems))
             missing_period = smap.period["column"] not in table.mapped
-            default = _period_default(smap, table.title, path.name)
+            default = period_from_title_or_name(smap, table.title, path.name)
             if missing_period and default is None and smap.period["kind"] in ("month", "year", "date"):
                 what = {"month": "report month", "year": "plan year", "date": "snapshot date"}[smap.period["kind"]]
                 raise FileRefused("no_period", f"sheet {label}: no {what} in a column, the title or the file name "

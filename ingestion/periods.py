@@ -18,16 +18,14 @@ import tempfile
 from pathlib import Path
 
 from ingestion.column_maps import source_map
+from ingestion.load import period_from_title_or_name
 from ingestion.manifest import classify
 from ingestion.normalize import (
     CellError,
-    date_in_text,
     is_missing,
-    month_in_text,
     parse_date,
     parse_month,
     parse_quarter,
-    year_in_text,
 )
 from ingestion.spreadsheet import FileRefused, locate_table, read_grids
 
@@ -47,17 +45,6 @@ def _cell_period(kind: str, value) -> dt.date | None:
             return dt.date(year, 1, 1)
     except (CellError, ValueError):
         return None
-    return None
-
-
-def _text_period(kind: str, text: str, *, file_name: bool) -> dt.date | None:
-    if kind == "month":
-        return month_in_text(text, file_name=file_name)
-    if kind == "date" and file_name:
-        return date_in_text(text)
-    if kind == "year":
-        year = year_in_text(text)
-        return dt.date(year, 1, 1) if year else None
     return None
 
 
@@ -97,8 +84,9 @@ def probe_periods(kind: str, path: Path) -> list[dt.date]:
             if values:
                 found |= values
                 continue
-        default = ((smap.period.get("from_title") and _text_period(period, table.title, file_name=False))
-                   or (smap.period.get("from_file_name") and _text_period(period, path.name, file_name=True)))
+        default = period_from_title_or_name(smap, table.title, path.name)  # the loader's own rule
+        if isinstance(default, int):  # a plan year
+            default = dt.date(default, 1, 1)
         if default:
             found.add(default)
     return sorted(found)
