@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from orchestration.instance import ensure_dagster_home
 from orchestration.resources import DEFAULT_INBOX, PROJECT_ROOT, inbox_from_env, warehouse_from_env
 
 
@@ -25,29 +26,6 @@ def ensure_sample_inbox() -> None:
 
     print(f"writing the sample inbox to {DEFAULT_INBOX}")
     generate(DEFAULT_INBOX)
-
-
-# One run at a time and one writer of the working file at a time (pool working_duckdb): DuckDB
-# allows a single writer, and the UI's runs, the schedules and the sensor share this instance.
-DAGSTER_YAML = """\
-telemetry:
-  enabled: false
-concurrency:
-  pools:
-    default_limit: 1
-  runs:
-    max_concurrent_runs: 1
-"""
-
-
-def ensure_dagster_home() -> Path:
-    """The Dagster instance (run history the UI shows) lives beside the warehouse; telemetry off."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(warehouse_from_env() / ".dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        config.write_text(DAGSTER_YAML, encoding="utf-8")
-    return home
 
 
 def summary(published: Path) -> str:

@@ -107,13 +107,3 @@ def test_schedule_and_sensor_are_defined():
     tick = schedule.evaluate_tick(dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2024, 4, 6, 6, tzinfo=dt.timezone(dt.timedelta(hours=8)))))
     assert [r.partition_key for r in tick.run_requests] == ["2024-03"]
-
-
-def test_the_dagster_home_allows_one_run_and_one_writer_at_a_time(tmp_path, monkeypatch):
-    from orchestration.cli import ensure_dagster_home
-
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    ensure_dagster_home()
-    instance = dg.DagsterInstance.from_config(str(tmp_path / "home"))
-    config = instance.get_concurrency_config()
-    assert config.pool_config.default_pool_limit == 1 and config.run_queue_config.max_concurrent_runs == 1

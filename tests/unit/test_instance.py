@@ -1,0 +1,87 @@
+"""The Dagster instance beside the warehouse: its dagster.yaml and its kept-connection event log."""
+import threading
+
+import dagster as dg
+import pytest
+
+from orchestration.instance import HEADER, KeptConnectionSqliteEventLogStorage, ensure_dagster_home
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    return ensure_dagster_home()
+
+
+@dg.asset
+def small_asset() -> int:
+    return 1
+
+
+@dg.asset_check(asset=small_asset)
+def small_check() -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(passed=True)
+
+
+def _run(instance):
+    job = dg.Definitions(assets=[small_asset], asset_checks=[small_check]).resolve_implicit_global_asset_job_def()
+    return job.execute_in_process(instance=instance)
+
+
+def test_the_instance_uses_the_kept_connection_event_log(home):
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.event_log_storage) is KeptConnectionSqliteEventLogStorage
+        config = instance.get_concurrency_config()
+        assert config.pool_config.default_pool_limit == 1 and config.run_queue_config.max_concurrent_runs == 1
+
+
+def test_events_are_visible_to_another_instance_and_survive_a_restart(home):
+    with dg.DagsterInstance.from_config(str(home)) as writer:
+        result = _run(writer)
+        assert result.success
+        # another process (the UI) reads while the writer still holds its connections
+        with dg.DagsterInstance.from_config(str(home)) as reader:
+            assert len(reader.all_logs(result.run_id)) == len(writer.all_logs(result.run_id)) > 5
+            mat = reader.get_latest_materialization_event(dg.AssetKey("small_asset"))
+            assert mat is not None and mat.run_id == result.run_id
+            check = reader.event_log_storage.get_latest_asset_check_execution_by_key(
+                [dg.AssetCheckKey(dg.AssetKey("small_asset"), "small_check")])
+            assert check and next(iter(check.values())).run_id == result.run_id
+    with dg.DagsterInstance.from_config(str(home)) as again:
+        assert again.get_run_by_id(result.run_id).is_success
+        assert len(again.all_logs(result.run_id)) == len(reader.all_logs(result.run_id))
+
+
+def test_a_watcher_of_a_run_sees_events_stored_by_another_instance(home):
+    """The UI follows a running run by watching its database file: a new event must wake it."""
+    with dg.DagsterInstance.from_config(str(home)) as writer, dg.DagsterInstance.from_config(str(home)) as ui:
+        first = _run(writer)
+        seen, woke = [], threading.Event()
+
+        def on_event(entry, _cursor):
+            message = entry.dagster_event.message if entry.dagster_event else entry.user_message
+            seen.append(message)
+            if message == "a later event":
+                woke.set()
+
+        ui.event_log_storage.watch(first.run_id, None, on_event)
+        try:
+            writer.report_engine_event("a later event", writer.get_run_by_id(first.run_id))
+            assert woke.wait(timeout=20), f"the watcher was not woken; it saw {seen}"
+        finally:
+            ui.event_log_storage.end_watch(first.run_id, on_event)
+
+
+def test_our_dagster_yaml_is_kept_up_to_date_and_a_foreign_one_left_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "ours"))
+    ours = ensure_dagster_home() / "dagster.yaml"
+    ours.write_text(HEADER + "telemetry:\n  enabled: false\n", encoding="utf-8")  # an older version of ours
+    ensure_dagster_home()
+    assert "KeptConnectionSqliteEventLogStorage" in ours.read_text(encoding="utf-8")
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "theirs"))
+    (tmp_path / "theirs").mkdir()
+    theirs = tmp_path / "theirs" / "dagster.yaml"
+    theirs.write_text("telemetry:\n  enabled: true\n", encoding="utf-8")
+    ensure_dagster_home()
+    assert theirs.read_text(encoding="utf-8") == "telemetry:\n  enabled: true\n"
