@@ -34,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 
 
-def _tree_rss_kib(pid: int) -> int:
-    """Resident memory of a process and all its descendants, from /proc."""
+def _tree_rss_kib(pid: int) -> tuple[int, int]:
+    """Resident memory of a process and all its descendants, and of the process alone, from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
@@ -54,13 +54,14 @@ def _tree_rss_kib(pid: int) -> int:
         p = stack.pop()
         total += rss.get(p, 0)
         stack.extend(children.get(p, []))
-    return total
+    return total, rss.get(pid, 0)
 
 
-def _run_measured(cmd: list[str], env: dict) -> tuple[float, int, str]:
+def _run_measured(cmd: list[str], env: dict) -> tuple[float, tuple[int, int], str]:
+    """Wall seconds, (peak RSS of the process tree, of the process itself at that moment) in KiB, output."""
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = [0]
+    peak = [(0, 0)]
 
     def sample():
         while proc.poll() is None:
@@ -169,9 +170,9 @@ def _sensor_months(inbox: Path, paths: list[str]) -> tuple[str, str]:
     return monthly.start, monthly.end
 
 
-def _pipeline(inbox: Path, warehouse: Path, *args: str) -> tuple[float, int, dict]:
+def _pipeline(inbox: Path, warehouse: Path, *args: str) -> tuple[float, tuple[int, int], dict]:
     """``python -m orchestration.cli run`` (or the given command) against this inbox and warehouse."""
-    env = {**os.environ, "DCW_INBOX": str(inbox), "DCW_WAREHOUSE": str(warehouse), "DCW_LOG_LEVEL": "DEBUG"}
+    env = {**os.environ, "DCW_INBOX": str(inbox), "DCW_WAREHOUSE": str(warehouse)}
     since = time.time()
     wall, peak_kib, _ = _run_measured([sys.executable, "-m", "orchestration.cli", *(args or ["run"])], env)
     stages = _stages(warehouse, since)
@@ -208,7 +209,9 @@ def main(argv: list[str] | None = None) -> int:
         rows = con.execute("select coalesce(sum(rows_read), 0) from audit.file_manifest").fetchone()[0]
         con.close()
         run = {"scale": scale if scale == "sample" else float(scale), "generate_s": round(gen_s, 1),
-               "total_wall_s": round(wall, 1), "peak_rss_mib": round(peak_kib / 1024),
+               "total_wall_s": round(wall, 1), "peak_rss_mib": round(peak_kib[0] / 1024),
+               "peak_rss_parts_mib": {"pipeline process": round(peak_kib[1] / 1024),
+                                      "its subprocesses (dbt)": round((peak_kib[0] - peak_kib[1]) / 1024)},
                "rows_read": rows, "rows_per_s": round(rows / wall), "floor_s": round(floor_s, 1),
                "ratio_to_floor": round(wall / floor_s, 1) if floor_s else None, "stages": stages}
         if incremental:
@@ -223,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                 runs.append(run)
                 continue
             run.update({"incremental_month_wall_s": round(inc_wall, 1), "incremental_month_files": len(moved),
-                        "incremental_month_peak_rss_mib": round(inc_peak / 1024),
+                        "incremental_month_peak_rss_mib": round(inc_peak[0] / 1024),
                         "incremental_month_stages": inc_stages, "incremental_months": [first, last],
                         "note": "the full run holds back the latest month's ledgers, projects and bills; "
                                 "the incremental run adds them and runs the month range the inbox sensor "
