@@ -96,15 +96,6 @@ class Translator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return ["team:data-engineering"]
 
-    def get_partition_mapping(self, dbt_resource_props: Mapping[str, Any],
-                              dbt_parent_resource_props: Mapping[str, Any]) -> dg.PartitionMapping | None:
-        """Every month reads the whole registry (firm history spans all snapshots); economics map a
-        month to its quarter (Dagster's default between time windows); the rest are monthly too."""
-        if (dbt_parent_resource_props.get("resource_type") == "source"
-                and dbt_parent_resource_props.get("name") == "registry"):
-            return dg.AllPartitionMapping()
-        return super().get_partition_mapping(dbt_resource_props, dbt_parent_resource_props)
-
 
 TRANSLATOR = Translator(settings=DagsterDbtTranslatorSettings(
     enable_asset_checks=True, enable_duplicate_source_asset_keys=True))

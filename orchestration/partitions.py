@@ -5,6 +5,10 @@
 - Quarter (``QUARTERLY``, keys ``2024-01`` = the quarter starting in January): economics.
 - Snapshot date (``REGISTRY_SNAPSHOTS``, dynamic, keys ``2024-03-31``): the registry.
 - Plans (yearly, a handful of small files) and the file manifest are not partitioned.
+- The dbt models are not partitioned either: they are tables of the whole history. A monthly run
+  passes its months to dbt (``dbt_month_window``); the incremental fact tables replace those
+  months, the other models are rebuilt whole. (Partitioned, every model would log a planned and a
+  materialization event per month of the range: ~5,000 events for a five-year range.)
 
 A file's periods come from ``ingestion.periods.probe_periods`` (a cheap read of its period column,
 title or file name). ``plan_launches`` turns the periods of a set of files into at most three
@@ -15,10 +19,15 @@ the last month of their year), which rebuilds the dbt models for that window and
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+    PARTITION_NAME_TAG,
+)
 
 TIMEZONE = "Asia/Shanghai"
 FIRST_MONTH = "2020-01"  # the earliest report month the warehouse accepts (YYYY-MM)
@@ -45,6 +54,21 @@ def month_key(day: dt.date) -> str:
 
 def quarter_key(day: dt.date) -> str:
     return f"{day.year:04d}-{(day.month - 1) // 3 * 3 + 1:02d}"
+
+
+def months_of_run(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """The first and last partition keys of a run (a range, or one key), from its tags; None without."""
+    if ASSET_PARTITION_RANGE_START_TAG in tags:
+        return tags[ASSET_PARTITION_RANGE_START_TAG], tags[ASSET_PARTITION_RANGE_END_TAG]
+    if PARTITION_NAME_TAG in tags:
+        return tags[PARTITION_NAME_TAG], tags[PARTITION_NAME_TAG]
+    return None
+
+
+def dbt_month_window(first: str, last: str) -> dict[str, str]:
+    """dbt vars for report months [first, last]: ``dcw_month_from`` inclusive, ``dcw_month_to`` exclusive."""
+    window = MONTHLY.time_window_for_partition_key(last)
+    return {"dcw_month_from": f"{first}-01", "dcw_month_to": window.end.date().isoformat()}
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:

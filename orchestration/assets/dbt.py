@@ -1,10 +1,13 @@
 """dbt models as Dagster assets: one ``dbt build`` per run; dbt tests are the asset checks.
 
-The models are partitioned by report month. A run over a month range passes the window to dbt as
-vars (``dcw_month_from`` inclusive, ``dcw_month_to`` exclusive, ISO dates): the incremental fact
-tables replace those months only (and any month whose cross-month attributes went stale, decided
-in SQL); the other models are tables rebuilt whole. A run tagged ``dcw/full_refresh=true`` (what
-``make run`` does) runs ``dbt build --full-refresh``: every month rebuilt from raw.
+The models are not partitioned (they are tables of the whole history), but the monthly job's runs
+are: a run over a month range passes its window to dbt as vars (``dcw_month_from`` inclusive,
+``dcw_month_to`` exclusive, ISO dates), and the incremental fact tables replace those months only
+(and any month whose cross-month attributes went stale, decided in SQL); the other models are
+tables rebuilt whole. A run tagged ``dcw/full_refresh=true`` (what ``make run`` does) runs ``dbt
+build --full-refresh``: every month rebuilt from raw. Any other run (the models materialised alone
+from the UI, say) replaces every month. Each model's materialization says which months it
+replaced (metadata ``months``).
 
 Every test result of the build is appended to ``ops.check_results`` (published as
 ``audit.check_results``), with a sample of the failing rows for tests that failed. A failing
@@ -27,32 +30,36 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
 from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest
-from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY
+from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
 from orchestration.resources import Warehouse
 
 # What dagster-dbt yields for a dbt test: AssetCheckResult inside an asset run, AssetCheckEvaluation outside one.
 CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
 
 
-def dbt_build_args(context: dg.AssetExecutionContext) -> list[str]:
-    """``dbt build`` with the run's month window as vars, or ``--full-refresh`` for a full run."""
+def dbt_build_args(context: dg.AssetExecutionContext) -> tuple[list[str], str]:
+    """``dbt build`` with the monthly run's window as vars, or ``--full-refresh`` for a full run; and
+    which months that replaces, in words."""
     if context.run.tags.get(FULL_REFRESH_TAG) == "true":
-        return ["build", "--full-refresh"]
-    window = context.partition_time_window
-    months = {"dcw_month_from": window.start.date().isoformat(), "dcw_month_to": window.end.date().isoformat()}
-    return ["build", "--vars", json.dumps(months)]
+        return ["build", "--full-refresh"], "all (rebuilt from raw)"
+    months = months_of_run(context.run.tags) if context.run.job_name == MONTHLY_JOB else None
+    if months is None:
+        return ["build"], "all"
+    return ["build", "--vars", json.dumps(dbt_month_window(*months))], f"{months[0]} to {months[1]}"
 
 
 @dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
-            pool=WORKING_DB_POOL, partitions_def=MONTHLY, backfill_policy=dg.BackfillPolicy.single_run())
+            pool=WORKING_DB_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    args = dbt_build_args(context)
+    args, months = dbt_build_args(context)
     context.log.info(f"dbt {' '.join(args)}")
     invocation = dbt.cli(args, context=context, raise_on_error=False)
     checks = []
     for event in invocation.stream():
         if isinstance(event, CHECK_EVENTS):
             checks.append(event)
+        elif isinstance(event, dg.Output):
+            event = event.with_metadata({**event.metadata, "months": months})
         yield event
     with warehouse.connect() as con:
         records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run_id)

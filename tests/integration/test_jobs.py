@@ -27,9 +27,12 @@ def _facts(run, db=None) -> dict[str, set]:
 
 
 def _materialized(result) -> dict[str, set]:
+    """Asset → the partitions materialised; for the (unpartitioned) dbt models, the months they replaced."""
     out: dict[str, set] = {}
     for e in result.get_asset_materialization_events():
-        out.setdefault(e.asset_key.to_user_string(), set()).add(e.partition)
+        mat = e.step_materialization_data.materialization
+        months = mat.metadata.get("months")
+        out.setdefault(e.asset_key.to_user_string(), set()).add(months.value if months else e.partition)
     return out
 
 
@@ -81,7 +84,7 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
         (result,) = execute(defs, [Launch(MONTHLY_JOB, key, key)], instance)
     assert result.success
     materialized = _materialized(result)
-    assert materialized["raw/power_bills"] == {key} and materialized["marts/fct_power_bill"] == {key}
+    assert materialized["raw/power_bills"] == {key} and materialized["marts/fct_power_bill"] == {f"{key} to {key}"}
     assert materialized["published/warehouse"] == {None}
     dbt_calls = [e.user_message for e in instance.all_logs(result.run_id) if (e.user_message or "").startswith("dbt build")]
     assert len(dbt_calls) == 1 and json.dumps({"dcw_month_from": f"{key}-01"})[:-1] in dbt_calls[0]
@@ -113,5 +116,6 @@ def test_backfill_of_two_months_is_one_run_and_changes_nothing_else(pipeline, tm
         (result,) = run_months(build_definitions(), first, last, dg.DagsterInstance.ephemeral())
     assert result.success
     materialized = _materialized(result)
-    assert materialized["raw/dc_ledger"] == materialized["marts/fct_center_month"] == {first, last}
+    assert materialized["raw/dc_ledger"] == {first, last}
+    assert materialized["marts/fct_center_month"] == materialized["marts/dim_center"] == {f"{first} to {last}"}
     assert _facts(pipeline, db=warehouse / "published.duckdb") == _facts(pipeline)

@@ -26,23 +26,26 @@ def test_partitions_of_the_sources_and_models():
     def partitions(key: str):
         return graph.get(dg.AssetKey(key.split("/"))).partitions_def
 
-    for key in ("raw/power_bills", "raw/dc_ledger", "raw/projects", "marts/fct_power_bill", "marts/fct_center_month",
-                "marts/mart_center_ledger", "staging/stg_raw__power_bills"):
+    for key in ("raw/power_bills", "raw/dc_ledger", "raw/projects"):
         assert partitions(key) == MONTHLY, key
     assert partitions("raw/economics") == QUARTERLY
     assert partitions("raw/registry") == REGISTRY_SNAPSHOTS
-    for key in ("raw/plans", "ops/file_manifest", "published/warehouse"):
+    # the models are tables of the whole history: a monthly run passes its window to dbt instead
+    for key in ("raw/plans", "ops/file_manifest", "published/warehouse", "marts/fct_power_bill",
+                "marts/fct_center_month", "marts/mart_center_ledger", "staging/stg_raw__power_bills"):
         assert partitions(key) is None, key
     assert MONTHLY.get_partition_keys()[:2] == ["2020-01", "2020-02"]
     assert QUARTERLY.get_partition_keys()[:2] == ["2020-01", "2020-04"]
-    # a month reads its quarter of economics, and every registry snapshot
-    monthly = dg.AssetKey(["staging", "stg_raw__firm_quarters"])
-    mapping = graph.get_partition_mapping(monthly, dg.AssetKey(["raw", "economics"]))
-    upstream = mapping.get_upstream_mapped_partitions_result_for_partitions(
-        MONTHLY.subset_with_partition_keys(["2024-05"]), MONTHLY, QUARTERLY).partitions_subset
-    assert upstream.get_partition_keys() == ["2024-04"]
-    firms = dg.AssetKey(["staging", "stg_raw__firm_snapshots"])
-    assert isinstance(graph.get_partition_mapping(firms, dg.AssetKey(["raw", "registry"])), dg.AllPartitionMapping)
+
+
+def test_a_monthly_run_gives_dbt_the_window_of_its_months():
+    from orchestration.partitions import dbt_month_window, months_of_run, range_tags
+
+    assert months_of_run(range_tags("2024-11", "2025-02")) == ("2024-11", "2025-02")
+    assert months_of_run({"dagster/partition": "2024-03"}) == ("2024-03", "2024-03")
+    assert months_of_run({"dcw/full_refresh": "true"}) is None
+    assert dbt_month_window("2024-11", "2025-02") == {"dcw_month_from": "2024-11-01", "dcw_month_to": "2025-03-01"}
+    assert dbt_month_window("2024-12", "2024-12") == {"dcw_month_from": "2024-12-01", "dcw_month_to": "2025-01-01"}
 
 
 def test_one_job_per_partitioning_and_ranges_run_as_one():
@@ -57,7 +60,7 @@ def test_one_job_per_partitioning_and_ranges_run_as_one():
     assert {k.to_user_string() for k in defs.resolve_job_def(REGISTRY_JOB).asset_layer.selected_asset_keys} == {
         "ops/file_manifest", "raw/registry"}
     graph = defs.resolve_asset_graph()
-    for key in ("raw/power_bills", "marts/fct_power_bill"):
+    for key in ("raw/power_bills", "raw/dc_ledger", "raw/projects"):
         assert graph.get(dg.AssetKey(key.split("/"))).backfill_policy == dg.BackfillPolicy.single_run(), key
 
 
