@@ -62,7 +62,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
             event = event.with_metadata({**event.metadata, "months": months})
         yield event
     with warehouse.connect() as con:
-        records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run_id)
+        records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run.run_id)
     if not invocation.is_successful():
         failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"

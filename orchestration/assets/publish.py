@@ -28,7 +28,7 @@ CURRENT_CHECKS = {(key.name, "/".join(key.asset_key.path))
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     try:
-        counts = publish(warehouse.working_db, warehouse.published_db, context.run_id, CURRENT_CHECKS)
+        counts = publish(warehouse.working_db, warehouse.published_db, context.run.run_id, CURRENT_CHECKS)
     except PublicationRefused as exc:
         raise dg.Failure(f"nothing published: {exc}. The previous {warehouse.published_db} is unchanged.") from None
     context.log.info(f"published {warehouse.published_db}")

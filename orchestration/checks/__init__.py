@@ -33,7 +33,7 @@ def _suite_check(asset: str, specs: list[CheckSpec]) -> dg.AssetChecksDefinition
             now = dt.datetime.now()
             record_checks(con, [CheckRecord(s.name, asset, outcomes[s.name].passed, s.severity,
                                             outcomes[s.name].observed, outcomes[s.name].sample,
-                                            context.op_execution_context.run_id, now) for s in selected])
+                                            context.op_execution_context.run.run_id, now) for s in selected])
         for s in selected:
             o = outcomes[s.name]
             yield dg.AssetCheckResult(
