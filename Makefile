@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: setup run backfill test ui docs bench sample clean
+.PHONY: setup run update backfill test ui docs bench sample clean
 
 setup: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ $(VENV)/.installed: pyproject.toml uv.lock
 
 run: setup   ## set up, write the sample inbox if absent, run the whole pipeline, publish
 	$(PY) -m orchestration.cli run
+
+update: setup ## run what the inbox sensor would for files new since the last run (affected months and assets only)
+	$(PY) -m orchestration.cli update
 
 backfill: setup ## rebuild and publish a range of report months: make backfill FROM=2024-01 TO=2024-03
 	$(PY) -m orchestration.cli backfill --from $(FROM) --to $(or $(TO),$(FROM))

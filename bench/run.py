@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.move(held / path, inbox / path)
             first, last = _sensor_months(inbox, moved)
             try:
-                inc_wall, inc_peak, inc_stages = _pipeline(inbox, warehouse, "backfill", "--from", first, "--to", last)
+                inc_wall, inc_peak, inc_stages = _pipeline(inbox, warehouse, "update")
             except RuntimeError as exc:  # recorded, so the other scales' figures are not lost
                 run["incremental_month_error"] = str(exc)[-2000:]
                 runs.append(run)
@@ -229,8 +229,9 @@ def main(argv: list[str] | None = None) -> int:
                         "incremental_month_peak_rss_mib": round(inc_peak[0] / 1024),
                         "incremental_month_stages": inc_stages, "incremental_months": [first, last],
                         "note": "the full run holds back the latest month's ledgers, projects and bills; "
-                                "the incremental run adds them and runs the month range the inbox sensor "
-                                "requests for them (cli backfill; a bill export also re-issues earlier months)"})
+                                "the incremental run adds them and runs what the inbox sensor requests for "
+                                "them (cli update: the months they cover, a bill export also re-issuing "
+                                "earlier months, and only the assets they affect)"})
         runs.append(run)
         print(json.dumps(run, ensure_ascii=False), flush=True)
     write_results(runs)

@@ -114,6 +114,18 @@ def inbox_changes(inbox: Path, known: dict[str, list]) -> tuple[list[str], dict[
     return changed, state
 
 
+def unregistered(con: duckdb.DuckDBPyConnection | None, inbox: Path) -> list[str]:
+    """Inbox files (relative paths) whose path and content are not in ``ops.file_manifest`` yet:
+    new files, and files changed since they were registered. ``con`` None: a new warehouse."""
+    known: set[tuple[str, str]] = set()
+    if con is not None and con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
+                                       "and table_name = 'file_manifest'").fetchone()[0]:
+        known = set(con.execute("select path, file_sha256 from ops.file_manifest").fetchall())
+    files = sorted(p for p in inbox.rglob("*") if p.is_file())
+    return [p.relative_to(inbox).as_posix() for p in files
+            if (p.relative_to(inbox).as_posix(), sha256_of(p)) not in known]
+
+
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(MANIFEST_DDL)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ingestion.column_maps import source_map
@@ -98,3 +99,21 @@ def probe_inbox_file(inbox: Path, rel_path: str) -> tuple[str | None, list[dt.da
     if kind is None or refusal is not None:
         return kind, []
     return kind, probe_periods(kind, inbox / rel_path)
+
+
+def periods_by_kind(inbox: Path, rel_paths: Iterable[str],
+                    warn: Callable[[str], object] | None = None) -> dict[str, set[dt.date]]:
+    """Source kind → periods covered, over these inbox files. A file the probe cannot read still
+    counts for its kind, without periods (the run registers it, and refuses it if unreadable);
+    ``warn`` is told why."""
+    periods: dict[str, set[dt.date]] = {}
+    for rel in rel_paths:
+        try:
+            kind, found = probe_inbox_file(inbox, rel)
+        except Exception as exc:
+            if warn is not None:
+                warn(f"period probe failed for {rel}: {exc}")
+            kind, found = classify(rel)[0], []
+        if kind:
+            periods.setdefault(kind, set()).update(found)
+    return periods

@@ -18,7 +18,7 @@ import json
 import dagster as dg
 
 from ingestion.manifest import inbox_changes
-from ingestion.periods import probe_inbox_file
+from ingestion.periods import periods_by_kind
 from orchestration.partitions import (
     ECONOMICS_JOB,
     MONTHLY,
@@ -31,6 +31,7 @@ from orchestration.partitions import (
     plan_launches,
 )
 from orchestration.resources import Warehouse
+from orchestration.selection import monthly_selection
 
 MANIFEST = dg.AssetKey(["ops", "file_manifest"])
 ECONOMICS = dg.AssetKey(["raw", "economics"])
@@ -63,8 +64,8 @@ monthly_schedule = dg.build_schedule_from_partitioned_job(
            default_status=dg.DefaultSensorStatus.STOPPED,
            description="Watches DCW_INBOX; new or changed files (by sha256) request runs for the partitions they "
                        "cover: registry snapshots, economics quarters, then one monthly run over the affected "
-                       "months. A touched but unchanged file does nothing. The cursor remembers size, mtime and "
-                       "sha256 per file.")
+                       "months, of the assets the files affect. A touched but unchanged file does nothing. The "
+                       "cursor remembers size, mtime and sha256 per file.")
 def inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     inbox = warehouse.inbox_path
     if not inbox.is_dir():
@@ -74,20 +75,15 @@ def inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     if not changed:
         context.update_cursor(json.dumps(state))
         return dg.SkipReason("no new or changed file in the inbox")
-    periods: dict[str, set] = {}
-    for rel in changed:
-        try:
-            kind, found = probe_inbox_file(inbox, rel)
-        except Exception as exc:  # a file the probe cannot read is still registered (and refused) by the run
-            context.log.warning(f"period probe failed for {rel}: {exc}")
-            continue
-        if kind:
-            periods.setdefault(kind, set()).update(found)
+    periods = periods_by_kind(inbox, changed, context.log.warning)
     launches = plan_launches(periods, last_month_key())
     files_key = json.dumps([[p, state[p][2]] for p in changed])
+    monthly = context.repository_def.get_job(MONTHLY_JOB)
     requests = [dg.RunRequest(
         job_name=launch.job, run_key=hashlib.sha256(f"{launch.job}:{files_key}".encode()).hexdigest()[:16],
-        tags={**launch.run_tags(), "dcw/changed_files": str(len(changed))}) for launch in launches]
+        tags={**launch.run_tags(), "dcw/changed_files": str(len(changed))},
+        asset_selection=monthly_selection(context.instance, monthly, context.repository_def.asset_graph, launch.kinds)
+        if launch.job == MONTHLY_JOB else None) for launch in launches]
     snapshots = sorted(d.isoformat() for d in periods.get("registry", set()))
     return dg.SensorResult(
         run_requests=requests, cursor=json.dumps(state),

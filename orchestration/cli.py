@@ -1,9 +1,11 @@
-"""Command line of the project: ``python -m orchestration.cli run|backfill|summary|dagster-home``.
+"""Command line of the project: ``python -m orchestration.cli run|update|backfill|summary|dagster-home``.
 
 ``run`` writes the bundled sample inbox when ``DCW_INBOX`` is unset and the sample is absent,
 materialises every partition the inbox covers in-process against a persistent Dagster instance
 (so the UI shows the runs; dbt rebuilds the whole history), and prints where the published file
-is with a short summary. ``backfill --from 2024-01 --to 2024-03`` runs the monthly job over that
+is with a short summary. ``update`` runs what the inbox sensor would for the files not in the
+manifest yet: their partitions, and of the monthly job only the assets they affect (nothing to do
+when every file is known). ``backfill --from 2024-01 --to 2024-03`` runs the monthly job over that
 range in one run (dbt replaces those months only) and publishes. Exit status 1 when a run
 failed; the last lines then say which check blocked and where to look.
 """
@@ -69,14 +71,15 @@ def failed_checks(working: Path, run_id: str) -> list[str]:
             for name, asset, obs, sample in rows]
 
 
-def run(months: tuple[str, str] | None = None) -> int:
-    """The whole inbox (``months`` None) or a backfill of a month range; prints the outcome."""
+def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) -> int:
+    """The whole inbox (``months`` None), its new files only, or a backfill of a month range;
+    prints the outcome."""
     started = time.monotonic()
-    from orchestration.runs import check_month_range, run_inbox, run_months
+    from orchestration.runs import check_month_range, run_inbox, run_months, run_new_files
 
-    if months is None:
+    if months is None and not new_files_only:
         ensure_sample_inbox()
-    else:
+    elif months is not None:
         try:
             check_month_range(*months)
         except ValueError as exc:
@@ -92,8 +95,15 @@ def run(months: tuple[str, str] | None = None) -> int:
     log_level = os.environ.get("DCW_LOG_LEVEL", "INFO")
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     instance = dg.DagsterInstance.get()
-    results = (run_inbox(defs, inbox_from_env(), instance, run_config) if months is None
-               else run_months(defs, *months, instance, run_config))
+    if new_files_only:
+        results = run_new_files(defs, inbox_from_env(), warehouse_from_env() / "working.duckdb", instance, run_config)
+        if not results:
+            print("nothing to do: every inbox file is already in the manifest")
+            return 0
+    elif months is None:
+        results = run_inbox(defs, inbox_from_env(), instance, run_config)
+    else:
+        results = run_months(defs, *months, instance, run_config)
     published = warehouse_from_env() / "published.duckdb"
     failed = next((r for r in results if not r.success), None)
     if failed is not None:
@@ -110,8 +120,10 @@ def run(months: tuple[str, str] | None = None) -> int:
         return 1
     for r in results:
         tags = r.dagster_run.tags
+        scope = (f", {len(r.dagster_run.asset_selection)} assets of the job"
+                 if r.dagster_run.asset_selection else "")
         print(f"run {r.run_id[:8]} {r.job_def.name}: partitions {tags.get('dagster/asset_partition_range_start')} "
-              f"to {tags.get('dagster/asset_partition_range_end')}")
+              f"to {tags.get('dagster/asset_partition_range_end')}{scope}")
     print(summary(published))
     print(f"done in {time.monotonic() - started:.1f} s")
     return 0
@@ -119,12 +131,14 @@ def run(months: tuple[str, str] | None = None) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__)
-    parser.add_argument("command", choices=["run", "backfill", "summary", "dagster-home"])
+    parser.add_argument("command", choices=["run", "update", "backfill", "summary", "dagster-home"])
     parser.add_argument("--from", dest="first", metavar="YYYY-MM", help="backfill: first report month")
     parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="backfill: last report month (default: --from)")
     args = parser.parse_args(argv)
     if args.command == "run":
         return run()
+    if args.command == "update":
+        return run(new_files_only=True)
     if args.command == "backfill":
         if not args.first:
             parser.error("backfill needs --from YYYY-MM (and --to YYYY-MM for more than one month)")

@@ -78,12 +78,17 @@ def range_tags(start: str, end: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Launch:
-    """One run to request: a job over the partition range [start, end]."""
+    """One run to request: a job over the partition range [start, end].
+
+    ``kinds``: the source kinds with new files that called for a monthly run, which then
+    materialises only the assets they affect (``orchestration.selection``); None: the whole job.
+    """
 
     job: str
     start: str
     end: str
     tags: dict[str, str] = field(default_factory=dict)
+    kinds: frozenset[str] | None = None
 
     def run_tags(self) -> dict[str, str]:
         return {**range_tags(self.start, self.end), **self.tags}
@@ -98,8 +103,9 @@ def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
                   files_seen: bool = True) -> list[Launch]:
     """The runs a set of files calls for: registry, economics, then one monthly run.
 
-    ``periods_by_kind`` maps a source kind to the first days of the periods its files cover;
-    ``last_month`` is the newest monthly partition key. With files but no usable period (all
+    ``periods_by_kind`` maps a source kind to the first days of the periods its files cover (an
+    empty set for files whose period could not be read); ``last_month`` is the newest monthly
+    partition key. The monthly launch carries the kinds, for its asset selection. With files but no usable period (all
     unreadable, say), the monthly run is for ``last_month`` so the files are still registered.
     """
     launches: list[Launch] = []
@@ -119,10 +125,11 @@ def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
     if not months:  # plans alone: the marts of the plan year, as of its last month
         months = {dt.date(d.year, 12, 1) for d in periods_by_kind.get("plans", set())}
     keys = _clamp_months(months, last_month)
+    kinds = frozenset(periods_by_kind)
     if keys:
-        launches.append(Launch(MONTHLY_JOB, keys[0], keys[-1]))
+        launches.append(Launch(MONTHLY_JOB, keys[0], keys[-1], kinds=kinds))
     elif files_seen:
-        launches.append(Launch(MONTHLY_JOB, last_month, last_month))
+        launches.append(Launch(MONTHLY_JOB, last_month, last_month, kinds=kinds))
     return launches
 
 

@@ -2,8 +2,11 @@
 
 ``run_inbox`` is ``make run``: it probes every inbox file's periods, registers the registry
 snapshot partitions, and runs the registry, economics and monthly jobs over the ranges found (the
-monthly run tagged for a full dbt rebuild). ``run_months`` is a backfill: the monthly job over
-``[first, last]`` in one run, dbt replacing those months only. Both stop at the first failed run.
+monthly run tagged for a full dbt rebuild). ``run_new_files`` is ``make update``: what the inbox
+sensor requests, for the files not in the manifest yet (the affected partitions, and of the
+monthly job only the assets those files affect). ``run_months`` is a backfill: the monthly job
+over ``[first, last]`` in one run, dbt replacing those months only. All stop at the first failed
+run.
 """
 from __future__ import annotations
 
@@ -11,8 +14,10 @@ import datetime as dt
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 
-from ingestion.periods import probe_inbox_file
+from ingestion.manifest import unregistered
+from ingestion.periods import periods_by_kind
 from orchestration.partitions import (
     FULL_REFRESH_TAG,
     MONTHLY,
@@ -22,26 +27,25 @@ from orchestration.partitions import (
     last_month_key,
     plan_launches,
 )
+from orchestration.selection import monthly_selection
 
 
 def inbox_periods(inbox: Path) -> dict[str, set[dt.date]]:
     """Source kind → periods covered, over every file of the inbox."""
-    periods: dict[str, set[dt.date]] = {}
-    for path in sorted(p for p in inbox.rglob("*") if p.is_file()):
-        kind, found = probe_inbox_file(inbox, path.relative_to(inbox).as_posix())
-        if kind:
-            periods.setdefault(kind, set()).update(found)
-    return periods
+    return periods_by_kind(inbox, sorted(p.relative_to(inbox).as_posix() for p in inbox.rglob("*") if p.is_file()))
 
 
 def execute(defs: dg.Definitions, launches: list[Launch], instance: dg.DagsterInstance,
             run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
-    """Run each launch in order, in this process; stop after the first failure."""
+    """Run each launch in order, in this process; stop after the first failure. A monthly launch
+    with ``kinds`` runs the assets those kinds affect (as the sensor requests it)."""
     results = []
     for launch in launches:
         job = defs.resolve_job_def(launch.job)
+        selection = (monthly_selection(instance, job, defs.resolve_asset_graph(), launch.kinds)
+                     if launch.job == MONTHLY_JOB else None)
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
-                                        tags=launch.run_tags())
+                                        tags=launch.run_tags(), asset_selection=selection)
         results.append(result)
         if not result.success:
             break
@@ -51,12 +55,31 @@ def execute(defs: dg.Definitions, launches: list[Launch], instance: dg.DagsterIn
 def run_inbox(defs: dg.Definitions, inbox: Path, instance: dg.DagsterInstance,
               run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
     periods = inbox_periods(inbox)
-    snapshots = sorted(d.isoformat() for d in periods.get("registry", set()))
-    known = set(instance.get_dynamic_partitions(REGISTRY_SNAPSHOTS.name))
-    instance.add_dynamic_partitions(REGISTRY_SNAPSHOTS.name, [k for k in snapshots if k not in known])
+    _add_snapshot_partitions(instance, periods)
     launches = [Launch(launch.job, launch.start, launch.end, {**launch.tags, FULL_REFRESH_TAG: "true"})
                 if launch.job == MONTHLY_JOB else launch for launch in plan_launches(periods, last_month_key())]
     return execute(defs, launches, instance, run_config)
+
+
+def run_new_files(defs: dg.Definitions, inbox: Path, working_db: Path, instance: dg.DagsterInstance,
+                  run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
+    """The runs the inbox sensor would request for the files not in the manifest yet; [] if none."""
+    if working_db.exists():
+        with duckdb.connect(str(working_db), read_only=True) as con:
+            new = unregistered(con, inbox)
+    else:
+        new = unregistered(None, inbox)
+    if not new:
+        return []
+    periods = periods_by_kind(inbox, new)
+    _add_snapshot_partitions(instance, periods)
+    return execute(defs, plan_launches(periods, last_month_key()), instance, run_config)
+
+
+def _add_snapshot_partitions(instance: dg.DagsterInstance, periods: dict[str, set[dt.date]]) -> None:
+    snapshots = sorted(d.isoformat() for d in periods.get("registry", set()))
+    known = set(instance.get_dynamic_partitions(REGISTRY_SNAPSHOTS.name))
+    instance.add_dynamic_partitions(REGISTRY_SNAPSHOTS.name, [k for k in snapshots if k not in known])
 
 
 def check_month_range(first: str, last: str) -> None:

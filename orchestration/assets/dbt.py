@@ -7,7 +7,8 @@ are: a run over a month range passes its window to dbt as vars (``dcw_month_from
 tables rebuilt whole. A run tagged ``dcw/full_refresh=true`` (what ``make run`` does) runs ``dbt
 build --full-refresh``: every month rebuilt from raw. Any other run (the models materialised alone
 from the UI, say) replaces every month. Each model's materialization says which months it
-replaced (metadata ``months``).
+replaced (metadata ``months``) and, for a table, its row count (``dagster/row_count``, read once
+dbt is done: the materializations are reported then, the test results as they come).
 
 Every test result of the build is appended to ``ops.check_results`` (published as
 ``audit.check_results``), with a sample of the failing rows for tests that failed. A failing
@@ -54,20 +55,34 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     args, months = dbt_build_args(context)
     context.log.info(f"dbt {' '.join(args)}")
     invocation = dbt.cli(args, context=context, raise_on_error=False)
-    checks = []
+    checks, outputs = [], []
     for event in invocation.stream():
+        if isinstance(event, dg.Output):
+            outputs.append(event)  # held until dbt is done: their row counts are read from the file dbt writes
+            continue
         if isinstance(event, CHECK_EVENTS):
             checks.append(event)
-        elif isinstance(event, dg.Output):
-            event = event.with_metadata({**event.metadata, "months": months})
         yield event
     with warehouse.connect() as con:
         records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run.run_id)
+        counts = table_row_counts(con)
+    for output in outputs:
+        rows = counts.get(tuple(context.asset_key_for_output(output.output_name).path))
+        yield output.with_metadata({**output.metadata, "months": months,
+                                    **({"dagster/row_count": rows} if rows is not None else {})})
     if not invocation.is_successful():
         failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
         raise dg.Failure(f"dbt build failed, nothing is published ({detail}). See the dbt log in the run "
                          "and audit.check_results.", metadata={"failed_checks": failed})
+
+
+def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
+    """(schema, table) → rows, for the tables dbt builds (views have no stored rows to count)."""
+    tables = con.execute("select schema_name, table_name from duckdb_tables() where database_name = current_database() "
+                         "and schema_name not in ('raw', 'ops')").fetchall()
+    return {(schema, table): con.execute(f'select count(*) from "{schema}"."{table}"').fetchone()[0]
+            for schema, table in tables}
 
 
 # dagster-dbt gives a passing test the severity ERROR whatever its dbt severity; the history records the configured one.

@@ -51,20 +51,27 @@ def test_registry_refresh_loads_one_snapshot_partition(pipeline, tmp_path):
 
 
 def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, tmp_path):
-    """A re-issued bill for one month: the sensor asks for that month; the run rebuilds it alone, and
-    the published facts then equal a full rebuild of the same inbox."""
+    """A re-issued bill for one month: the sensor asks for that month and the assets bills affect;
+    the run rebuilds those alone, and the published facts then equal a full rebuild of the same inbox."""
     from orchestration.automation import inbox_sensor
     from orchestration.definitions import build_definitions
-    from orchestration.partitions import Launch
     from orchestration.resources import Warehouse
-    from orchestration.runs import execute, run_inbox
+    from orchestration.runs import run_inbox
 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     shutil.copytree(pipeline.inbox, inbox)
     shutil.copytree(pipeline.warehouse, warehouse)
+    # the copied warehouse's run history: its last monthly run (the full build) succeeded
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_run(pipeline.result.dagster_run)
+    with pointed_at(inbox, warehouse):
+        defs = build_definitions()
     resources = {"warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(warehouse))}
-    cursor = dg.build_sensor_context(resources=resources)
-    first = inbox_sensor(cursor)  # the inbox as already loaded: remembered, then the new file
+
+    def tick(cursor):
+        return inbox_sensor(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance,
+                                                    definitions=defs))
+    first = tick(None)  # the inbox as already loaded: remembered, then the new file
     before = _facts(pipeline)
 
     account, month, kwh, cny = pipeline.query(
@@ -73,19 +80,20 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
     with (inbox / "power" / "电费账单_更正_补发.csv").open("w", encoding="utf-8", newline="") as f:
         csv.writer(f).writerows([["户号", "电费年月", "总有功电量（千瓦时）", "应收电费（元）", "账单类型"],
                                  [account, month.strftime("%Y%m"), f"{kwh:.0f}", f"{cny + 100:.2f}", "更正"]])
-    tick = inbox_sensor(dg.build_sensor_context(cursor=first.cursor, resources=resources))
+    (request,) = tick(first.cursor).run_requests
     key = month.strftime("%Y-%m")
-    assert [(r.job_name, r.tags["dagster/asset_partition_range_start"], r.tags["dagster/asset_partition_range_end"])
-            for r in tick.run_requests] == [(MONTHLY_JOB, key, key)]
+    assert (request.job_name, request.tags["dagster/asset_partition_range_start"],
+            request.tags["dagster/asset_partition_range_end"]) == (MONTHLY_JOB, key, key)
 
     with pointed_at(inbox, warehouse):
-        defs = build_definitions()
-        instance = dg.DagsterInstance.ephemeral()
-        (result,) = execute(defs, [Launch(MONTHLY_JOB, key, key)], instance)
+        result = defs.resolve_job_def(MONTHLY_JOB).execute_in_process(
+            instance=instance, tags=request.tags, asset_selection=request.asset_selection, raise_on_error=False)
     assert result.success
     materialized = _materialized(result)
     assert materialized["raw/power_bills"] == {key} and materialized["marts/fct_power_bill"] == {f"{key} to {key}"}
     assert materialized["published/warehouse"] == {None}
+    # what bills do not feed is not rebuilt: other sources, the firm history
+    assert not {"raw/dc_ledger", "raw/projects", "intermediate/int_firm_versions", "marts/dim_firm"} & set(materialized)
     dbt_calls = [e.user_message for e in instance.all_logs(result.run_id) if (e.user_message or "").startswith("dbt build")]
     assert len(dbt_calls) == 1 and json.dumps({"dcw_month_from": f"{key}-01"})[:-1] in dbt_calls[0]
 
@@ -118,4 +126,9 @@ def test_backfill_of_two_months_is_one_run_and_changes_nothing_else(pipeline, tm
     materialized = _materialized(result)
     assert materialized["raw/dc_ledger"] == {first, last}
     assert materialized["marts/fct_center_month"] == materialized["marts/dim_center"] == {f"{first} to {last}"}
+    # each table model reports its row count (read once dbt is done)
+    counts = {e.asset_key.to_user_string(): e.step_materialization_data.materialization.metadata["dagster/row_count"].value
+              for e in result.get_asset_materialization_events() if e.asset_key.path[0] == "marts"}
+    for table in ("dim_center", "fct_center_month", "mart_center_ledger"):
+        assert counts[f"marts/{table}"] == pipeline.query(f"select count(*) from marts.{table}")[0][0] > 0, table
     assert _facts(pipeline, db=warehouse / "published.duckdb") == _facts(pipeline)

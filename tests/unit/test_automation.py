@@ -13,10 +13,11 @@ from orchestration.resources import Warehouse
 RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
 
 
-def _tick(inbox, cursor):
+def _tick(inbox, cursor, instance=None):
     """One evaluation: (a RunRequest-like result or SkipReason, the new cursor)."""
-    context = dg.build_sensor_context(cursor=cursor, resources={
-        "warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(inbox.parent / "wh"))})
+    context = dg.build_sensor_context(
+        cursor=cursor, instance=instance or dg.DagsterInstance.ephemeral(), definitions=build_definitions(),
+        resources={"warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(inbox.parent / "wh"))})
     result = inbox_sensor(context)
     if isinstance(result, dg.SensorResult):
         return result, result.cursor
@@ -81,6 +82,8 @@ def test_sensor_requests_the_partitions_of_the_files_it_sees(sample_inbox, tmp_p
     following, _ = _tick(inbox, cursor)
     assert _ranges(following) == [(MONTHLY_JOB, "2024-07", "2024-07")]
     assert not following.dynamic_partitions_requests
+    # no successful monthly run to build on in this instance: the whole job (see test_selection.py)
+    assert following.run_requests[0].asset_selection is None
 
 
 def test_plan_maps_quarters_snapshots_and_plans_to_months():

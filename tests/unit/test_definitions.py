@@ -75,3 +75,18 @@ def test_blocking_checks_exist_for_the_gates():
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
     assert ("marts/fct_center_month", "pue_within_1_3") in checks
     assert ("marts/dim_center", "center_code_unique") in checks
+
+
+def test_the_dbt_resource_overrides_still_apply_to_dagster_dbt():
+    """WarehouseDbtCli replaces two dagster-dbt internals (a `dbt --version` per run, an in-process
+    adapter); should dagster-dbt rename them, the overrides would silently stop saving time."""
+    import importlib.metadata
+
+    from dagster_dbt import DbtCliResource
+
+    from orchestration.dbt_project import dbt_resource
+
+    assert "_cli_version" in vars(DbtCliResource) and "_initialize_dbt_core_adapter" in vars(DbtCliResource)
+    resource = dbt_resource()
+    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
+    assert resource._initialize_dbt_core_adapter(["build"]) is None

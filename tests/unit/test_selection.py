@@ -1,0 +1,56 @@
+"""Which assets a monthly run for new files materialises (orchestration/selection.py), on the real graph."""
+import dagster as dg
+import pytest
+
+from ingestion.column_maps import SOURCE_KINDS
+from orchestration.definitions import build_definitions
+from orchestration.partitions import MONTHLY_JOB
+from orchestration.selection import affected_assets, monthly_selection
+
+
+@pytest.fixture(scope="module")
+def defs():
+    return build_definitions()
+
+
+def _affected(defs, *kinds) -> set[str]:
+    job = defs.resolve_job_def(MONTHLY_JOB)
+    return {k.to_user_string() for k in affected_assets(defs.resolve_asset_graph(),
+                                                         job.asset_layer.selected_asset_keys, kinds)}
+
+
+def test_new_bills_rebuild_what_reads_bills_and_not_the_firm_history(defs):
+    picked = _affected(defs, "power")
+    assert {"ops/file_manifest", "raw/power_bills", "staging/stg_raw__power_bills", "marts/fct_power_bill",
+            "marts/fct_center_month", "marts/mart_center_accounting", "audit/rejected_rows",
+            "audit/file_manifest", "published/warehouse"} <= picked
+    assert not {"raw/projects", "raw/dc_ledger", "raw/plans", "intermediate/int_firm_versions",
+                "marts/dim_firm", "marts/fct_firm_quarter"} & picked
+
+
+def test_a_registry_snapshot_rebuilds_the_firm_history_but_loads_no_monthly_source(defs):
+    picked = _affected(defs, "registry")
+    assert {"intermediate/int_firm_versions", "marts/dim_firm", "published/warehouse"} <= picked
+    assert not {"raw/registry", "raw/power_bills", "raw/dc_ledger", "raw/projects"} & picked  # raw/registry: its own job
+
+
+def test_new_files_of_every_kind_rebuild_the_whole_monthly_job(defs):
+    job = defs.resolve_job_def(MONTHLY_JOB)
+    assert _affected(defs, *SOURCE_KINDS) == {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+
+
+def test_no_picked_asset_leaves_an_asset_downstream_of_it_behind(defs):
+    graph = defs.resolve_asset_graph()
+    job_keys = set(defs.resolve_job_def(MONTHLY_JOB).asset_layer.selected_asset_keys)
+    raw = {k for k in job_keys if k.path[0] == "raw"}  # a raw table of another kind has nothing new to load
+    for kind in SOURCE_KINDS:
+        picked = affected_assets(graph, job_keys, [kind])
+        for key in picked:
+            assert (set(graph.get(key).child_keys) & job_keys) - raw <= picked, (kind, key)
+
+
+def test_the_whole_job_runs_without_a_successful_monthly_run_to_build_on(defs):
+    job = defs.resolve_job_def(MONTHLY_JOB)
+    instance = dg.DagsterInstance.ephemeral()
+    assert monthly_selection(instance, job, defs.resolve_asset_graph(), ["power"]) is None
+    assert monthly_selection(instance, job, defs.resolve_asset_graph(), None) is None
