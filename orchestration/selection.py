@@ -4,7 +4,10 @@ New files of some source kinds change the manifest, those kinds' raw tables, and
 every load writes (refused rows, parse warnings). A monthly run for them therefore materialises
 the manifest, the monthly job's raw assets of those kinds, and every asset downstream of any of
 these (dbt models, their checks, publication) — but no raw table of another kind, and no model
-that reads none of them: the firm history is not rebuilt for a month of bills. dbt runs only the
+that reads none of them: the firm history is not rebuilt for a month of bills. One refinement:
+a source's staging model (``stg_raw__<table>``, one per raw table) reads the manifest only for
+its own source's files (``where source_kind = '…'``, held by tests/unit/test_selection.py), so
+the manifest's new rows reach it only through its raw table. dbt runs only the
 selected models and their tests (dagster-dbt turns the selection into ``--select``); publication
 still requires the latest result of every blocking check to have passed (``orchestration.publish``).
 
@@ -27,6 +30,7 @@ from orchestration.partitions import MONTHLY_JOB
 MANIFEST = dg.AssetKey(["ops", "file_manifest"])
 # ops tables every load writes besides its raw table: dbt sources without a Dagster asset of their own
 WRITTEN_BY_EVERY_LOAD = (dg.AssetKey(["ops", "rejected_rows"]), dg.AssetKey(["ops", "parse_warnings"]))
+SOURCE_STAGING_PREFIX = "stg_raw__"  # a source's staging model: reads the manifest for its own files only
 
 
 def raw_key(kind: str) -> dg.AssetKey:
@@ -39,21 +43,26 @@ def affected_assets(graph: Any, job_keys: Iterable[dg.AssetKey], kinds: Iterable
     job_keys = set(job_keys)
     changed = {raw_key(kind) for kind in kinds}
     every_raw = {raw_key(kind) for kind in SOURCE_KINDS}
-    selected = {MANIFEST} | (changed & job_keys)
-    stack = [MANIFEST, *changed, *WRITTEN_BY_EVERY_LOAD]
-    seen = set(stack)
+    from_sources = _downstream(graph, [*changed, *WRITTEN_BY_EVERY_LOAD], skip=every_raw)
+    from_manifest = _downstream(graph, [MANIFEST], skip=lambda key: key in every_raw or _is_source_staging(key))
+    return ({MANIFEST} | changed | from_sources | from_manifest) & job_keys
+
+
+def _is_source_staging(key: dg.AssetKey) -> bool:
+    return key.path[0] == "staging" and key.path[-1].startswith(SOURCE_STAGING_PREFIX)
+
+
+def _downstream(graph: Any, starts: Iterable[dg.AssetKey], skip: Any) -> set[dg.AssetKey]:
+    """Every asset below ``starts``, not entering (nor passing through) those ``skip`` holds."""
+    excluded = skip if callable(skip) else skip.__contains__
+    found: set[dg.AssetKey] = set()
+    stack = [key for key in starts if graph.has(key)]
     while stack:
-        key = stack.pop()
-        if not graph.has(key):
-            continue
-        for child in graph.get(key).child_keys:
-            if child in seen or child in every_raw:  # a raw table of another kind loads nothing new
-                continue
-            seen.add(child)
-            stack.append(child)
-            if child in job_keys:
-                selected.add(child)
-    return selected
+        for child in graph.get(stack.pop()).child_keys:
+            if child not in found and not excluded(child):
+                found.add(child)
+                stack.append(child)
+    return found
 
 
 def previous_monthly_run_succeeded(instance: dg.DagsterInstance) -> bool:

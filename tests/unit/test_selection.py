@@ -34,9 +34,14 @@ def test_a_registry_snapshot_rebuilds_the_firm_history_but_loads_no_monthly_sour
     assert not {"raw/registry", "raw/power_bills", "raw/dc_ledger", "raw/projects"} & picked  # raw/registry: its own job
 
 
-def test_new_files_of_every_kind_rebuild_the_whole_monthly_job(defs):
+def test_new_files_of_every_kind_rebuild_every_asset_that_reads_files(defs):
+    graph = defs.resolve_asset_graph()
     job = defs.resolve_job_def(MONTHLY_JOB)
-    assert _affected(defs, *SOURCE_KINDS) == {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    # audit.lineage is generated from the dbt graph alone: no file changes it
+    reads_no_file = {k.to_user_string() for k in job.asset_layer.selected_asset_keys
+                     if not graph.get(k).parent_keys and k.path != ["ops", "file_manifest"]}
+    assert reads_no_file == {"audit/lineage"}
+    assert _affected(defs, *SOURCE_KINDS) == {k.to_user_string() for k in job.asset_layer.selected_asset_keys} - reads_no_file
 
 
 def test_no_picked_asset_leaves_an_asset_downstream_of_it_behind(defs):
@@ -46,7 +51,10 @@ def test_no_picked_asset_leaves_an_asset_downstream_of_it_behind(defs):
     for kind in SOURCE_KINDS:
         picked = affected_assets(graph, job_keys, [kind])
         for key in picked:
-            assert (set(graph.get(key).child_keys) & job_keys) - raw <= picked, (kind, key)
+            below = set(graph.get(key).child_keys) & job_keys
+            if key.path[0] != "raw":  # a source's staging model follows the manifest only through its raw table
+                below = {k for k in below if not k.path[-1].startswith("stg_raw__")}
+            assert below - raw <= picked, (kind, key)
 
 
 def test_the_whole_job_runs_without_a_successful_monthly_run_to_build_on(defs):
@@ -54,3 +62,19 @@ def test_the_whole_job_runs_without_a_successful_monthly_run_to_build_on(defs):
     instance = dg.DagsterInstance.ephemeral()
     assert monthly_selection(instance, job, defs.resolve_asset_graph(), ["power"]) is None
     assert monthly_selection(instance, job, defs.resolve_asset_graph(), None) is None
+
+
+def test_a_source_staging_model_reads_the_manifest_for_its_own_files_only():
+    """The rule selection.py relies on: stg_raw__<table> filters the manifest by its source's kind."""
+    import json
+    import re
+
+    from orchestration.dbt_project import ensure_manifest
+
+    nodes = json.loads(ensure_manifest().read_text(encoding="utf-8"))["nodes"].values()
+    staging = [n for n in nodes if n["resource_type"] == "model" and n["name"].startswith("stg_raw__")]
+    reading = [n for n in staging if re.search(r"stg_ops__|source\('ops'", n["raw_code"])]
+    assert reading, "no source staging model reads the manifest: the rule is moot, simplify selection.py"
+    for node in reading:
+        kinds = re.findall(r"source_kind\s*=\s*'(\w+)'", node["raw_code"])
+        assert len(set(kinds)) == 1, f"{node['name']} reads the manifest beyond its own source's files"
