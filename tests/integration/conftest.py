@@ -26,6 +26,7 @@ class Run:
     inbox: Path
     warehouse: Path
     result: object
+    instance: object = None  # the Dagster instance that holds the run history of this warehouse
 
     @property
     def published(self) -> Path:
@@ -71,10 +72,11 @@ def run_pipeline(inbox: Path, warehouse: Path, instance=None) -> Run:
     from orchestration.definitions import build_definitions
     from orchestration.runs import run_inbox
 
+    instance = instance or dg.DagsterInstance.ephemeral()
     with pointed_at(inbox, warehouse):
-        results = run_inbox(build_definitions(), inbox, instance or dg.DagsterInstance.ephemeral())
+        results = run_inbox(build_definitions(), inbox, instance)
     failed = next((r for r in results if not r.success), results[-1])
-    return Run(inbox, warehouse, failed)
+    return Run(inbox, warehouse, failed, instance)
 
 
 @pytest.fixture(scope="session")

@@ -61,9 +61,8 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
     inbox, warehouse = tmp_path / "inbox", tmp_path / "warehouse"
     shutil.copytree(pipeline.inbox, inbox)
     shutil.copytree(pipeline.warehouse, warehouse)
-    # the copied warehouse's run history: its last monthly run (the full build) succeeded
-    instance = dg.DagsterInstance.ephemeral()
-    instance.add_run(pipeline.result.dagster_run)
+    # the run history of the copied warehouse: its last monthly run (the full build) succeeded
+    instance = pipeline.instance
     with pointed_at(inbox, warehouse):
         defs = build_definitions()
     resources = {"warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(warehouse))}
@@ -85,8 +84,8 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
     assert (request.job_name, request.tags["dagster/asset_partition_range_start"],
             request.tags["dagster/asset_partition_range_end"]) == (MONTHLY_JOB, key, key)
 
-    with pointed_at(inbox, warehouse):
-        result = defs.resolve_job_def(MONTHLY_JOB).execute_in_process(
+    with pointed_at(inbox, warehouse):  # (build_definitions points dbt at this warehouse's working file)
+        result = build_definitions().resolve_job_def(MONTHLY_JOB).execute_in_process(
             instance=instance, tags=request.tags, asset_selection=request.asset_selection, raise_on_error=False)
     assert result.success
     materialized = _materialized(result)
