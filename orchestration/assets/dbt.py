@@ -6,9 +6,10 @@ are: a run over a month range passes its window to dbt as vars (``dcw_month_from
 (and any month whose cross-month attributes went stale, decided in SQL); the other models are
 tables rebuilt whole. A run tagged ``dcw/full_refresh=true`` (what ``make run`` does) runs ``dbt
 build --full-refresh``: every month rebuilt from raw. Any other run (the models materialised alone
-from the UI, say) replaces every month. Each model's materialization says which months it
-replaced (metadata ``months``) and, for a table, its row count (``dagster/row_count``, read once
-dbt is done: the materializations are reported then, the test results as they come).
+from the UI, say) replaces every month. Each model's materialization names the run's months
+(metadata ``months``: the incremental facts replaced those, the other tables were rebuilt whole)
+and, for a table, its row count (``dagster/row_count``, read once dbt is done: the
+materializations are reported then, the test results as they come).
 
 Every test result of the build is appended to ``ops.check_results`` (published as
 ``audit.check_results``), with a sample of the failing rows for tests that failed. A failing
