@@ -1,14 +1,15 @@
-"""`make ui` for real: the Dagster webserver on 127.0.0.1 serves the app and the asset graph by layer.
+"""`make ui` for real: Dagster on 127.0.0.1 serves the app and the asset graph by layer, and runs backfills.
 
-The webserver is started as `make ui` starts it (same module, same instance configuration, a
-temporary Dagster home), and asked what an operator sees: the app page, and through its GraphQL
-API the assets with their groups, descriptions, owners, partitions and checks, plus the jobs,
-schedule and sensor. Then one run is recorded in that instance and its materializations, with
-row counts, are read back through the same API.
+The UI is started as `make ui` starts it (`dagster dev`: webserver and daemon; same module, same
+instance configuration, a temporary Dagster home), and asked what an operator sees: the app page,
+and through its GraphQL API the assets with their groups, descriptions, owners, partitions and
+checks, plus the jobs, schedule and sensor. A run recorded in that instance shows with row counts.
+Then a backfill of two months is launched the way the UI launches it, and the daemon runs it.
 """
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -43,21 +44,27 @@ def _get(url: str, data: dict | None = None) -> bytes:
         return response.read()
 
 
-@pytest.fixture
-def webserver(pipeline, tmp_path, monkeypatch):
-    """The webserver over a copy of the pipeline's warehouse, with its own Dagster home; yields
-    (base URL, warehouse, Dagster home)."""
+@pytest.fixture(scope="module")
+def webserver(pipeline, tmp_path_factory):
+    """`make ui` (dagster dev: the webserver and the daemon) over a copy of the pipeline's
+    warehouse, with its own Dagster home; yields (base URL, warehouse, Dagster home)."""
     from orchestration.instance import ensure_dagster_home
 
-    warehouse = tmp_path / "warehouse"
+    tmp = tmp_path_factory.mktemp("ui")
+    warehouse = tmp / "warehouse"
     shutil.copytree(pipeline.warehouse, warehouse)
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
-    home = ensure_dagster_home()
+    saved = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(tmp / "home")
+    try:
+        home = ensure_dagster_home()
+    finally:
+        os.environ.pop("DAGSTER_HOME") if saved is None else os.environ.__setitem__("DAGSTER_HOME", saved)
     port = _free_port()
-    env = {**os.environ, "DCW_INBOX": str(pipeline.inbox), "DCW_WAREHOUSE": str(warehouse)}
-    webserver = Path(sys.executable).with_name("dagster-webserver")
-    proc = subprocess.Popen([str(webserver), "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env = {**os.environ, "DAGSTER_HOME": str(home), "DCW_INBOX": str(pipeline.inbox), "DCW_WAREHOUSE": str(warehouse)}
+    dagster = Path(sys.executable).with_name("dagster")
+    log = (tmp / "dagster_dev.log").open("w")  # a file, not a pipe: a full pipe would block the runs' output
+    proc = subprocess.Popen([str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 180
@@ -67,16 +74,17 @@ def webserver(pipeline, tmp_path, monkeypatch):
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail("the webserver did not start:\n" + (proc.stdout.read() or "")[-3000:])
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    pytest.fail("the UI did not start:\n" + (tmp / "dagster_dev.log").read_text()[-3000:])
                 time.sleep(1)
         yield base, warehouse, home
     finally:
-        proc.terminate()
+        os.killpg(proc.pid, signal.SIGTERM)  # dagster dev stops its webserver, daemon and code server
         try:
-            proc.wait(timeout=30)
+            proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
 
 
 def _graphql(base: str, query: str, variables: dict | None = None) -> dict:
@@ -122,3 +130,38 @@ def test_a_run_shows_in_the_ui_with_row_counts(webserver, pipeline):
     node = _graphql(base, LATEST, {"path": ["marts", "dim_center"]})["assetNodeOrError"]
     entries = {e["label"]: e.get("intValue") for e in node["assetMaterializations"][0]["metadataEntries"]}
     assert entries["dagster/row_count"] == pipeline.query("select count(*) from marts.dim_center")[0][0] > 0
+
+
+LAUNCH_BACKFILL = """mutation ($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+BACKFILL = """query ($id: String!) { partitionBackfillOrError(backfillId: $id) { ... on PartitionBackfill {
+  status runs { runId status tags { key value } } } } }"""
+LOCATION = """{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name } } } } }"""
+
+
+def test_a_backfill_of_two_months_launched_from_the_ui_is_one_run_that_publishes(webserver, pipeline):
+    import duckdb
+
+    base, warehouse, _ = webserver
+    months = [m for (m,) in pipeline.query(
+        "select distinct strftime(month, '%Y-%m') from marts.fct_center_month order by 1")][1:3]
+    (repository,) = _graphql(base, LOCATION)["repositoriesOrError"]["nodes"]
+    selector = {"partitionSetName": "monthly_partition_set", "repositorySelector": {
+        "repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"]}}
+    launched = _graphql(base, LAUNCH_BACKFILL, {"params": {"selector": selector, "partitionNames": months,
+                                                           "fromFailure": False}})["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    deadline = time.monotonic() + 600
+    while True:
+        backfill = _graphql(base, BACKFILL, {"id": launched["backfillId"]})["partitionBackfillOrError"]
+        runs = backfill["runs"]
+        if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
+            break
+        assert time.monotonic() < deadline, f"the backfill did not finish: {backfill}; see {warehouse.parent}"
+        time.sleep(3)
+    (run,) = runs  # the single-run backfill policy: the range is one run
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert run["status"] == "SUCCESS"
+    assert (tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]) == tuple(months)
+    with duckdb.connect(str(warehouse / "published.duckdb"), read_only=True) as con:
+        assert con.execute("select run_id from audit.publication").fetchone()[0] == run["runId"]
