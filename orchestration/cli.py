@@ -96,7 +96,15 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     instance = dg.DagsterInstance.get()
     if new_files_only:
-        results = run_new_files(defs, inbox_from_env(), warehouse_from_env() / "working.duckdb", instance, run_config)
+        import duckdb
+
+        working = warehouse_from_env() / "working.duckdb"
+        try:
+            results = run_new_files(defs, inbox_from_env(), working, instance, run_config)
+        except duckdb.IOException as exc:  # another process (a run started from the UI) holds the file
+            print(f"nothing run: {working} is in use by another process ({exc}); try again when it is done",
+                  file=sys.stderr)
+            return 2
         if not results:
             print("nothing to do: every inbox file is already in the manifest")
             return 0

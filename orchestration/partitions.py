@@ -105,8 +105,9 @@ def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
 
     ``periods_by_kind`` maps a source kind to the first days of the periods its files cover (an
     empty set for files whose period could not be read); ``last_month`` is the newest monthly
-    partition key. The monthly launch carries the kinds, for its asset selection. With files but no usable period (all
-    unreadable, say), the monthly run is for ``last_month`` so the files are still registered.
+    partition key. The monthly launch carries the kinds, for its asset selection. With files but
+    no usable period (all unreadable, say), the monthly run is for ``last_month`` so the files are
+    still registered.
     """
     launches: list[Launch] = []
     snapshots = sorted(d.isoformat() for d in periods_by_kind.get("registry", set()))

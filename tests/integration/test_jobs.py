@@ -104,6 +104,11 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
         assert {r for r in after[table] if r[i] != month} == {r for r in before[table] if r[i] != month}, table
         assert {r[i] for r in after[table]} == {r[i] for r in before[table]}, table
 
+    # `make update` afterwards: the new file is in the manifest now, so there is nothing to run
+    from orchestration.runs import run_new_files
+    with pointed_at(inbox, warehouse):
+        assert run_new_files(build_definitions(), inbox, warehouse / "working.duckdb", instance) == []
+
     full = tmp_path / "full"
     shutil.copytree(warehouse, full)
     with pointed_at(inbox, full):

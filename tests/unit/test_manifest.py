@@ -69,3 +69,21 @@ def test_a_copy_delivered_in_a_later_run_is_a_duplicate(tmp_path, con):
     register_inbox(con, inbox)
     assert [(p, s) for p, _, s, _ in _rows(con)] == [("power/202401.csv", "pending"),
                                                      ("power/202401 (copy).csv", "duplicate")]
+
+
+def test_unregistered_files_are_the_new_and_the_changed_ones(tmp_path, con):
+    """What `make update` runs for: files whose path and content the manifest does not hold."""
+    from ingestion.manifest import unregistered
+
+    inbox = tmp_path / "inbox"
+    _put(inbox, "power/202403.csv", b"a,b\n1,2\n", 100)
+    changed = _put(inbox, "registry/r_20240331.csv", b"a\n", 100)
+    assert unregistered(None, inbox) == ["power/202403.csv", "registry/r_20240331.csv"]   # a new warehouse
+    assert unregistered(con, inbox) == ["power/202403.csv", "registry/r_20240331.csv"]    # no manifest table yet
+    register_inbox(con, inbox)
+    assert unregistered(con, inbox) == []
+    os.utime(changed, (200, 200))                                                         # touched, unchanged
+    assert unregistered(con, inbox) == []
+    _put(inbox, "registry/r_20240331.csv", b"b\n", 300)                                  # same name, new content
+    _put(inbox, "power/202404.csv", b"a,b\n1,3\n", 300)                                  # a new file
+    assert unregistered(con, inbox) == ["power/202404.csv", "registry/r_20240331.csv"]
