@@ -6,8 +6,8 @@
 - Snapshot date (``REGISTRY_SNAPSHOTS``, dynamic, keys ``2024-03-31``): the registry.
 - Plans (yearly, a handful of small files) and the file manifest are not partitioned.
 - The dbt models are not partitioned either: they are tables of the whole history. A monthly run
-  passes its months to dbt (``dbt_month_window``); the incremental fact tables replace those
-  months, the other models are rebuilt whole. (Partitioned, every model would log a planned and a
+  passes its months to dbt (``dbt_month_window``, as environment variables); the incremental fact
+  tables replace those months, the other models are rebuilt whole. (Partitioned, every model would log a planned and a
   materialization event per month of the range: ~5,000 events for a five-year range.)
 
 A file's periods come from ``ingestion.periods.probe_periods`` (a cheap read of its period column,
@@ -66,9 +66,10 @@ def months_of_run(tags: Mapping[str, str]) -> tuple[str, str] | None:
 
 
 def dbt_month_window(first: str, last: str) -> dict[str, str]:
-    """dbt vars for report months [first, last]: ``dcw_month_from`` inclusive, ``dcw_month_to`` exclusive."""
+    """The environment that gives dbt report months [first, last]: ``DCW_MONTH_FROM`` inclusive,
+    ``DCW_MONTH_TO`` exclusive (ISO dates; ``dbt_project/macros/month_window.sql``)."""
     window = MONTHLY.time_window_for_partition_key(last)
-    return {"dcw_month_from": f"{first}-01", "dcw_month_to": window.end.date().isoformat()}
+    return {"DCW_MONTH_FROM": f"{first}-01", "DCW_MONTH_TO": window.end.date().isoformat()}
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:

@@ -1,8 +1,9 @@
 """dbt models as Dagster assets: one ``dbt build`` per run; dbt tests are the asset checks.
 
 The models are not partitioned (they are tables of the whole history), but the monthly job's runs
-are: a run over a month range passes its window to dbt as vars (``dcw_month_from`` inclusive,
-``dcw_month_to`` exclusive, ISO dates), and the incremental fact tables replace those months only
+are: a run over a month range passes its window to dbt as environment variables (``DCW_MONTH_FROM``
+inclusive, ``DCW_MONTH_TO`` exclusive, ISO dates: unlike --vars, they do not make dbt re-parse the
+whole project), and the incremental fact tables replace those months only
 (and any month whose cross-month attributes went stale, decided in SQL); the other models are
 tables rebuilt whole. A run tagged ``dcw/full_refresh=true`` (what ``make run`` does) runs ``dbt
 build --full-refresh``: every month rebuilt from raw. Any other run (the models materialised alone
@@ -19,9 +20,11 @@ Tests on dbt sources are no Dagster checks (a blocking check on the raw/ops asse
 ingestion step writes, would make Dagster split the dbt step around ingestion): their results are
 read from dbt's run_results.json and recorded under the source's asset all the same.
 """
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -39,23 +42,43 @@ from orchestration.resources import Warehouse
 CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
 
 
-def dbt_build_args(context: dg.AssetExecutionContext) -> tuple[list[str], str]:
-    """``dbt build`` with the monthly run's window as vars, or ``--full-refresh`` for a full run; and
-    which months that replaces, in words."""
+NO_WINDOW = {"DCW_MONTH_FROM": "", "DCW_MONTH_TO": ""}
+
+
+def dbt_build_args(context: dg.AssetExecutionContext) -> tuple[list[str], dict[str, str], str]:
+    """``dbt build`` (``--full-refresh`` for a full run), the environment giving it the monthly run's
+    window (every month without one), and which months that replaces, in words."""
     if context.run.tags.get(FULL_REFRESH_TAG) == "true":
-        return ["build", "--full-refresh"], "all (rebuilt from raw)"
+        return ["build", "--full-refresh"], NO_WINDOW, "all (rebuilt from raw)"
     months = months_of_run(context.run.tags) if context.run.job_name == MONTHLY_JOB else None
     if months is None:
-        return ["build"], "all"
-    return ["build", "--vars", json.dumps(dbt_month_window(*months))], f"{months[0]} to {months[1]}"
+        return ["build"], NO_WINDOW, "all"
+    return ["build"], dbt_month_window(*months), f"{months[0]} to {months[1]}"
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with these values while the block runs (dagster-dbt hands its environment to
+    the dbt process it starts); the former values afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 @dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
             pool=WORKING_DB_POOL)
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    args, months = dbt_build_args(context)
-    context.log.info(f"dbt {' '.join(args)}")
-    invocation = dbt.cli(args, context=context, raise_on_error=False)
+    args, env, months = dbt_build_args(context)
+    context.log.info(f"dbt {' '.join(args)} ({', '.join(f'{k}={v}' for k, v in env.items() if v) or 'every month'})")
+    with environment(env):
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
     checks, outputs = [], []
     for event in invocation.stream():
         if isinstance(event, dg.Output):

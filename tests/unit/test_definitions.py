@@ -44,8 +44,8 @@ def test_a_monthly_run_gives_dbt_the_window_of_its_months():
     assert months_of_run(range_tags("2024-11", "2025-02")) == ("2024-11", "2025-02")
     assert months_of_run({"dagster/partition": "2024-03"}) == ("2024-03", "2024-03")
     assert months_of_run({"dcw/full_refresh": "true"}) is None
-    assert dbt_month_window("2024-11", "2025-02") == {"dcw_month_from": "2024-11-01", "dcw_month_to": "2025-03-01"}
-    assert dbt_month_window("2024-12", "2024-12") == {"dcw_month_from": "2024-12-01", "dcw_month_to": "2025-01-01"}
+    assert dbt_month_window("2024-11", "2025-02") == {"DCW_MONTH_FROM": "2024-11-01", "DCW_MONTH_TO": "2025-03-01"}
+    assert dbt_month_window("2024-12", "2024-12") == {"DCW_MONTH_FROM": "2024-12-01", "DCW_MONTH_TO": "2025-01-01"}
 
 
 def test_one_job_per_partitioning_and_ranges_run_as_one():
