@@ -4,6 +4,12 @@ A reader of ``published.duckdb`` always sees the previous complete publication o
 complete one: the new file is written beside it under a temporary name and renamed over it
 (``os.replace``, atomic on one filesystem). Table and column descriptions travel as comments.
 
+The new file starts as a copy of the previous publication when there is one: a table that dbt
+has not rebuilt since (the same build in ``ops.model_builds``, stamped by dbt's post-hook, as the
+one recorded in ``ops.published_builds`` for that publication) is kept as it is, and only the
+others are copied from the working file. A month's run rebuilds neither the firm history nor the
+firm quarters, the largest tables at province scale.
+
 What does not belong here: deciding whether to publish (the asset graph and the blocking checks
 do) beyond the last-line refusal when the check history holds a failed blocking check.
 """
@@ -11,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -63,20 +70,29 @@ def publish(working_db: Path, published_db: Path, run_id: str,
     published_db.parent.mkdir(parents=True, exist_ok=True)
     tmp = published_db.with_name(f".{published_db.stem}-{run_id[:8]}.tmp.duckdb")
     tmp.unlink(missing_ok=True)
+    previous_run = _start_from(published_db, tmp)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(tmp))
     try:
-        con.execute(f"attach {_quote(str(working_db))} as w (read_only)")
+        con.execute(f"attach {_quote(str(working_db))} as w")
         failed = failed_blocking_checks(con, "w", current_checks)
         if failed:
             raise PublicationRefused("blocking checks failed: " + "; ".join(failed))
-        relations = con.execute(f"""
+        relations = [f"{schema}.{table}" for schema, table in con.execute(f"""
             select table_schema, table_name from information_schema.tables
-            where table_catalog = 'w' and table_schema in {_IN_PUBLISHED} order by 1, 2""").fetchall()
-        for schema, table in relations:
-            con.execute(f"create schema if not exists {schema}")
-            con.execute(f"create table {schema}.{table} as select * from w.{schema}.{table}")
-            counts[f"{schema}.{table}"] = con.execute(f"select count(*) from {schema}.{table}").fetchone()[0]
+            where table_catalog = 'w' and table_schema in {_IN_PUBLISHED} order by 1, 2""").fetchall()]
+        builds = _latest_builds(con)
+        kept = _unchanged_since(con, previous_run, builds) & set(relations)
+        for schema, table in con.execute(f"""
+                select schema_name, table_name from duckdb_tables()
+                where database_name = current_database() and schema_name in {_IN_PUBLISHED}""").fetchall():
+            if f"{schema}.{table}" not in kept:
+                con.execute(f"drop table {schema}.{table}")
+        for relation in relations:
+            if relation not in kept:
+                con.execute(f"create schema if not exists {relation.split('.')[0]}")
+                con.execute(f"create table {relation} as select * from w.{relation}")
+            counts[relation] = con.execute(f"select count(*) from {relation}").fetchone()[0]
         con.execute("create schema if not exists audit")
         con.execute("create table audit.check_results as select * from w.ops.check_results order by checked_at")
         counts["audit.check_results"] = con.execute("select count(*) from audit.check_results").fetchone()[0]
@@ -87,6 +103,7 @@ def publish(working_db: Path, published_db: Path, run_id: str,
             con.execute(f"comment on table {table} is {_quote(description)}")
             for column, text in columns.items():
                 con.execute(f"comment on column {table}.{column} is {_quote(text)}")
+        _record_builds(con, run_id, {r: b for r, b in builds.items() if r in relations})
         con.execute("detach w")
         con.execute("checkpoint")
     except BaseException:
@@ -96,6 +113,57 @@ def publish(working_db: Path, published_db: Path, run_id: str,
     con.close()
     os.replace(tmp, published_db)
     return counts
+
+
+def _start_from(published_db: Path, tmp: Path) -> str | None:
+    """Copy the previous publication to ``tmp`` and return its run id; None (and no copy) when
+    there is none or it is no readable publication."""
+    if not published_db.exists():
+        return None
+    shutil.copyfile(published_db, tmp)
+    try:
+        with duckdb.connect(str(tmp)) as con:
+            return con.execute("select run_id from audit.publication").fetchone()[0]
+    except (duckdb.Error, TypeError):
+        tmp.unlink(missing_ok=True)
+        return None
+
+
+def _latest_builds(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Published relation → dbt invocation of its latest build (``ops.model_builds``)."""
+    exists = con.execute("select count(*) from duckdb_tables() where database_name = 'w' and schema_name = 'ops' "
+                         "and table_name = 'model_builds'").fetchone()[0]
+    if not exists:
+        return {}
+    return dict(con.execute("select relation, arg_max(invocation_id, built_at) from w.ops.model_builds "
+                            "group by relation").fetchall())
+
+
+def _unchanged_since(con: duckdb.DuckDBPyConnection, previous_run: str | None, builds: dict[str, str]) -> set[str]:
+    """Relations whose latest build is the one the previous publication (``previous_run``) copied."""
+    if previous_run is None:
+        return set()
+    con.execute(PUBLISHED_BUILDS_DDL)
+    then = dict(con.execute("select relation, invocation_id from w.ops.published_builds where run_id = ?",
+                            [previous_run]).fetchall())
+    return {relation for relation, build in builds.items() if then.get(relation) == build}
+
+
+PUBLISHED_BUILDS_DDL = """create table if not exists w.ops.published_builds (
+    run_id varchar not null, relation varchar not null, invocation_id varchar not null)"""
+
+
+def _record_builds(con: duckdb.DuckDBPyConnection, run_id: str, builds: dict[str, str]) -> None:
+    """Which build of each relation this publication holds (only the latest publication's are kept),
+    and drop the stamps of older builds."""
+    con.execute("create schema if not exists w.ops")
+    con.execute(PUBLISHED_BUILDS_DDL)
+    con.execute("delete from w.ops.published_builds")
+    if builds:
+        con.executemany("insert into w.ops.published_builds values (?, ?, ?)",
+                        [(run_id, relation, build) for relation, build in builds.items()])
+        con.execute("delete from w.ops.model_builds as m where built_at < "
+                    "(select max(built_at) from w.ops.model_builds as l where l.relation = m.relation)")
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:

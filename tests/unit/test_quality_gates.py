@@ -97,6 +97,49 @@ def test_publish_refuses_while_a_blocking_check_is_failed_and_keeps_the_previous
     out.close()
 
 
+def _build(con, relation, sql, invocation):
+    """What a dbt build of a published model leaves: the table, and its stamp (macros/record_build.sql)."""
+    con.execute(f"create or replace table {relation} as {sql}")
+    con.execute("create table if not exists ops.model_builds (relation varchar, invocation_id varchar, "
+                "built_at timestamp)")
+    con.execute("insert into ops.model_builds values (?, ?, current_localtimestamp())", [relation, invocation])
+
+
+def test_publish_keeps_the_tables_not_rebuilt_since_the_previous_publication(tmp_path, con):
+    working, published = tmp_path / "working.duckdb", tmp_path / "published.duckdb"
+    record_checks(con, [])
+    _build(con, "marts.dim_firm", "select 'firm v1' as name", "dbt-1")
+    _build(con, "marts.dim_month", "select date '2024-01-01' as month", "dbt-1")
+    _build(con, "marts.mart_old", "select 1 as x", "dbt-1")
+    con.close()
+    publish(working, published, "run-1")
+
+    con = duckdb.connect(str(working))
+    _build(con, "marts.dim_month", "select date '2024-02-01' as month", "dbt-2")  # rebuilt by the next run
+    con.execute("drop table marts.mart_old")                                       # a model removed since
+    # not rebuilt by dbt since run-1 (no new stamp): the publication keeps the copy it holds
+    con.execute("update marts.dim_firm set name = 'changed without a build'")
+    con.close()
+    counts = publish(working, published, "run-2")
+    out = duckdb.connect(str(published), read_only=True)
+    assert out.execute("select month from marts.dim_month").fetchall() == [(dt.date(2024, 2, 1),)]
+    assert out.execute("select name from marts.dim_firm").fetchall() == [("firm v1",)]
+    assert "mart_old" not in {r[0] for r in out.execute("select table_name from duckdb_tables()").fetchall()}
+    assert out.execute("select run_id from audit.publication").fetchall() == [("run-2",)]
+    assert counts["marts.dim_firm"] == 1
+    out.close()
+
+    # a publication file other than the one recorded (an older one restored, say): every table copied again
+    backup = tmp_path / "backup.duckdb"
+    backup.write_bytes(published.read_bytes())
+    publish(working, published, "run-3")
+    backup.replace(published)
+    publish(working, published, "run-4")
+    out = duckdb.connect(str(published), read_only=True)
+    assert out.execute("select name from marts.dim_firm").fetchall() == [("changed without a build",)]
+    out.close()
+
+
 def test_a_failed_blocking_check_stops_downstream_in_the_same_run(tmp_path):
     """Dagster semantics the gate relies on: a blocking check that fails skips its downstream assets."""
     @dg.asset

@@ -1,0 +1,13 @@
+{#-
+  Post-hook of every published model (marts, audit): one row in ops.model_builds per build, so
+  publication can tell which published tables are unchanged since the previous publication and
+  reuse them instead of copying them again (orchestration/publish.py). Any dbt build stamps the
+  table, by the orchestration or by hand.
+-#}
+{% macro record_build() -%}
+    create table if not exists ops.model_builds (
+        relation varchar not null, invocation_id varchar not null, built_at timestamp not null
+    );
+    insert into ops.model_builds
+    values ('{{ this.schema }}.{{ this.identifier }}', '{{ invocation_id }}', current_localtimestamp())
+{%- endmacro %}
