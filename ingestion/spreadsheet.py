@@ -114,9 +114,9 @@ def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted
     In csv (``quoted``), whether a point is inside a quoted cell is the parity of the quote
     characters before it (an escaped quote is two); a jsonl record is one line whatever its quotes.
     """
-    decoder = codecs.getincrementaldecoder(encoding)()
+    utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")  # a leading byte-order mark is dropped
+    decoder = codecs.getincrementaldecoder("utf-8" if utf8 else encoding)()
     marker = blank_line.encode("ascii")
-    utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")
     found, first = False, True
     sink = dst.open("wb") if dst else contextlib.nullcontext()
     with src.open("rb") as fin, sink as fout:
@@ -126,6 +126,8 @@ def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted
             data = carry + chunk if carry else chunk
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
             body, carry = data[:cut], data[cut:]
+            if first and utf8 and body.startswith(codecs.BOM_UTF8):
+                body = body[len(codecs.BOM_UTF8):]
             pieces, last, counted = [], 0, 0
             for start in _blank_lines(body):
                 quotes += body.count(b'"', counted, start) if quoted else 0
@@ -140,11 +142,8 @@ def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted
                 body = b"".join(pieces)
             text = decoder.decode(body, final=not chunk)  # the encoding's check, and the transcoding
             if fout is not None:
-                if utf8:  # already UTF-8: the bytes as they are, without a byte-order mark
-                    fout.write(body[len(codecs.BOM_UTF8):] if first and body.startswith(codecs.BOM_UTF8) else body)
-                else:
-                    fout.write(text.encode("utf-8"))
-            first = False
+                fout.write(body if utf8 else text.encode("utf-8"))
+            first = first and not body  # the byte-order mark can only open the first line
             if not chunk:
                 return found
 

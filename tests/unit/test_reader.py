@@ -98,6 +98,21 @@ def test_csv_encodings(csvfile, encoding):
     assert result.parsed.records[0]["operator_name"] == "(贵州)数据科技有限公司"
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "gb18030"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_csv_blank_lines_keep_the_row_numbers_a_spreadsheet_shows(tmp_path, encoding, newline):
+    """Blank lines count as rows (DuckDB alone would skip them); a blank line inside a quoted cell is
+    part of the cell."""
+    lines = ["", "统计期,数据中心编码,数据中心名称", "2024年3月,GA-DC-001,\"贵安\n\n一号\"", "", "",
+             "2024年3月,GA-DC-002,二号", ""]
+    path = tmp_path / "台账.csv"
+    path.write_bytes(newline.join(lines).replace("\n\n一号", "\n\n一号").encode(encoding))
+    result = parse_file("dc_ledger", path)
+    assert result.status == "loaded"
+    assert [(r["row_number"], r["center_code"], r["center_name"]) for r in result.parsed.records] == [
+        (3, "GA-DC-001", "贵安 一号"), (6, "GA-DC-002", "二号")]
+
+
 def test_duplicate_key_rejects_every_copy(csvfile):
     result = parse_file("dc_ledger", csvfile("202403.csv", [
         ["编码", "名称"], ["GA-DC-001", "a"], ["GA-DC-001", "b"], ["GA-DC-002", "c"], ["", "d"]]))
