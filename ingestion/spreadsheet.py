@@ -15,10 +15,12 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import functools
 import itertools
 import json
 import re
 import tempfile
+import threading
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +200,13 @@ def _jsonl_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
     The header is virtual: data row i is line i, so rows start at line 0 (the header). A line
     that is not a JSON object is kept whole in a cell beyond the header (the row layer refuses it).
     """
+    try:
+        return _jsonl_table(con, utf8)
+    finally:
+        con.execute("drop table if exists jsonl_raw")  # the connection is kept: free the lines now
+
+
+def _jsonl_table(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
     path = str(utf8).replace("'", "''")
     con.execute("create or replace temp table jsonl_raw as select line from read_csv("
                 f"'{path}', columns={{'line': 'varchar'}}, header=false, auto_detect=false, delim='{chr(31)}', "
@@ -245,11 +254,20 @@ def read_grids(path: Path) -> list[Grid]:
                                 quoted=suffix == ".csv")
         except OSError as exc:
             raise FileRefused("unreadable_file", f"the file cannot be read ({exc.strerror})") from None
-        con = duckdb.connect()
-        try:
-            return [_csv_grid(con, utf8) if suffix == ".csv" else _jsonl_grid(con, utf8)]
-        finally:
-            con.close()
+        con = _reader()
+        return [_csv_grid(con, utf8) if suffix == ".csv" else _jsonl_grid(con, utf8)]
+
+
+_READERS = threading.local()
+
+
+def _reader() -> duckdb.DuckDBPyConnection:
+    """This thread's in-memory DuckDB connection for reading text files, kept from file to file
+    (a new connection costs ~25 ms, a tenth of reading a month's bill export)."""
+    con = getattr(_READERS, "con", None)
+    if con is None:
+        con = _READERS.con = duckdb.connect()
+    return con
 
 
 # --- locating the table ------------------------------------------------------------------------
@@ -327,13 +345,14 @@ def _match(smap: SourceMap, text: str) -> tuple[str | None, str | None]:
     return column, unit
 
 
-def _header_candidates(top: list, below: list | None) -> list[str]:
-    """Names for each column: the row itself, or group/sub for a two-row header."""
+def _header_candidates(top: list[str], below: list[str] | None) -> list[str]:
+    """Names for each column (cells already squeezed, '' for none): the row itself, or group/sub
+    for a two-row header."""
     width = max(len(top), len(below or []))
-    top = [squeeze(c) or "" for c in top] + [""] * (width - len(top))
+    top = top + [""] * (width - len(top))
     if below is None:
         return top
-    sub = [squeeze(c) or "" for c in below] + [""] * (width - len(below))
+    sub = below + [""] * (width - len(below))
     group, last = [], ""
     for j in range(width):
         if top[j]:
@@ -342,21 +361,36 @@ def _header_candidates(top: list, below: list | None) -> list[str]:
     return [f"{g}/{s}" if g and s and g != s else (s or g) for g, s in zip(group, sub, strict=True)]
 
 
+@functools.cache
+def _row_number_headers() -> frozenset[str]:
+    return frozenset(header_key(h) for h in common()["row_number_headers"])
+
+
+def _match_name(smap: SourceMap, name: str) -> tuple[str | None, str | None, bool]:
+    """(column, unit, is a 序号 column) of a header name; memoised per source map, as the header
+    search tries the first rows of every file and the same texts recur from file to file."""
+    memo = smap.header_matches
+    found = memo.get(name)
+    if found is None:
+        column, unit = _match(smap, name)
+        if column is None and "/" in name:       # group/sub: try the sub-header, then the group
+            group, sub = name.split("/", 1)
+            column, unit = _match(smap, sub)
+            if column is None:
+                column, unit = _match(smap, group)
+        ignored = column is None and header_key(split_unit(name.split("/")[-1])[0]) in _row_number_headers()
+        if len(memo) > 100_000:
+            memo.clear()
+        found = memo[name] = (column, unit, ignored)
+    return found
+
+
 def _map_cells(smap: SourceMap, names: list[str]) -> list[HeaderCell]:
-    ignored = {header_key(h) for h in common()["row_number_headers"]}
     cells = []
     for j, name in enumerate(names):
         cell = HeaderCell(index=j, text=name)
         if name:
-            column, unit = _match(smap, name)
-            if column is None and "/" in name:       # group/sub: try the sub-header, then the group
-                group, sub = name.split("/", 1)
-                column, unit = _match(smap, sub)
-                if column is None:
-                    column, unit = _match(smap, group)
-                    cell.text = name
-            cell.column, cell.unit = column, unit
-            cell.ignored = column is None and header_key(split_unit(name.split("/")[-1])[0]) in ignored
+            cell.column, cell.unit, cell.ignored = _match_name(smap, name)
         cells.append(cell)
     return cells
 
@@ -369,15 +403,16 @@ def locate_table(grid: Grid, smap: SourceMap) -> Table | None:
     """The table of this source in a grid, or None when no header row names its key columns."""
     limit = min(grid.n_rows, int(common()["header_search_rows"]))
     head = grid.rows(0, limit + 1)
+    squeezed = [[squeeze(c) or "" for c in row] for row in head]
     required = {c.name for c in smap.required}
     best: tuple[int, int, int, list[HeaderCell]] | None = None  # (score, -rows, index, cells)
     for i in range(limit):
-        row = head[i]
-        if all(squeeze(c) is None for c in row):
+        row = squeezed[i]
+        if not any(row):
             continue
         options = [(1, _map_cells(smap, _header_candidates(row, None)))]
         if i + 1 < len(head):
-            options.append((2, _map_cells(smap, _header_candidates(row, head[i + 1]))))
+            options.append((2, _map_cells(smap, _header_candidates(row, squeezed[i + 1]))))
         for height, cells in options:
             found = {c.column for c in cells if c.column}
             if not required <= found or _score(cells) < 2:

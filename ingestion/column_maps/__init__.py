@@ -55,6 +55,11 @@ class SourceMap:
                 index[header_key(alias)] = col.name
         return index
 
+    @functools.cached_property
+    def header_matches(self) -> dict[str, tuple]:
+        """Memo of the reader: header text → what it maps to (ingestion/spreadsheet.py)."""
+        return {}
+
     @property
     def required(self) -> list[Column]:
         return [c for c in self.columns.values() if c.required]
