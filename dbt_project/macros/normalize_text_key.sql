@@ -8,7 +8,23 @@
   nullif(..., '') in an outer query rather than this expression, which engines may evaluate twice.
 -#}
 {% macro normalize_text_key(column) -%}
+    {{ return(adapter.dispatch('normalize_text_key', 'dc_cluster_warehouse')(column)) }}
+{%- endmacro %}
+
+{% macro default__normalize_text_key(column) -%}
     replace(replace(replace({{ column }}, '（', '('), '）', ')'), ' ', '')
+{%- endmacro %}
+
+{#- DuckDB: replace() copies every string even when there is nothing to replace, while contains()
+    only scans it; most values hold no bracket or space, so test first (same result; on the province
+    registry the three replace() of the firm names cost 2.9 s CPU, the test 0.15 s). The column is
+    written several times: pass a column or a cheap expression (a projection computes it once). -#}
+{% macro duckdb__normalize_text_key(column) -%}
+    case
+        when contains({{ column }}, ' ') or contains({{ column }}, '（') or contains({{ column }}, '）')
+            then {{ default__normalize_text_key(column) }}
+        else {{ column }}
+    end
 {%- endmacro %}
 
 {#- Industry code without its GB/T 4754 section letter (I6550 -> 6550), from an already normalised, upper-cased code column. -#}

@@ -16,8 +16,11 @@
         select * from {{ relation }}
     ),
 
+    -- only the usccs the input gives: a distinct over every registry row (1M firms x snapshots) is
+    -- the costly part, a semi-join on the input's few codes is cheap
     rf_registry_usccs as (
         select distinct uscc from {{ ref('stg_raw__firm_snapshots') }}
+        where uscc in (select {{ uscc_column }} from rf_input)
     ),
 
     rf_normalized as (
