@@ -86,6 +86,9 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
             print(f"nothing run: {exc}", file=sys.stderr)
             return 2
     ensure_dagster_home()
+    from orchestration.dbt_project import parse_in_background
+
+    parse_in_background()  # a new working file: dbt's parse overlaps the ingestion
     import dagster as dg
 
     from orchestration.definitions import build_definitions

@@ -34,7 +34,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
-from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest
+from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest, wait_for_parse
 from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
 from orchestration.resources import Warehouse
 
@@ -77,6 +77,7 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     args, env, months = dbt_build_args(context)
     context.log.info(f"dbt {' '.join(args)} ({', '.join(f'{k}={v}' for k, v in env.items() if v) or 'every month'})")
+    wait_for_parse()  # a parse the command line started in the background (orchestration/dbt_project.py)
     with environment(env):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
     checks, outputs = [], []

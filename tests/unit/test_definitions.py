@@ -90,3 +90,30 @@ def test_the_dbt_resource_overrides_still_apply_to_dagster_dbt():
     resource = dbt_resource()
     assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
     assert resource._initialize_dbt_core_adapter(["build"]) is None
+
+
+def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatch):
+    """The command line starts dbt's parse for a new working file in a process of its own; the
+    manifest in target/ stays readable meanwhile, and the dbt step's wait puts the result in place."""
+    from orchestration import dbt_project
+
+    target = dbt_project.DBT_PROJECT.manifest_path.parent
+    stamp = target / "parsed_for.txt"
+    dbt_project.ensure_manifest()  # parsed for the current working file
+    before = stamp.read_text()
+    working = tmp_path / "elsewhere" / "working.duckdb"
+    monkeypatch.setenv("DCW_WORKING_DB", str(working))
+    try:
+        dbt_project.parse_in_background()
+        assert str(working) in dbt_project._BACKGROUND
+        assert dbt_project.ensure_manifest() == dbt_project.DBT_PROJECT.manifest_path  # no second parse
+        assert stamp.read_text() == before                                              # not done yet
+        dbt_project.wait_for_parse()
+        assert stamp.read_text() == str(working) and not dbt_project._BACKGROUND
+        assert (target / "partial_parse.msgpack").exists() and not list(target.glob("parse-*"))
+        dbt_project.parse_in_background()  # nothing to do for a file already parsed for
+        assert not dbt_project._BACKGROUND
+    finally:
+        dbt_project.wait_for_parse()
+        monkeypatch.setenv("DCW_WORKING_DB", before)
+        dbt_project.ensure_manifest()
