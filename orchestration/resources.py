@@ -61,7 +61,7 @@ class Warehouse(dg.ConfigurableResource):
     def connect(self):
         """A short-lived read-write connection to the working file (never held across dbt)."""
         self.working_db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.working_db))
+        con = duckdb.connect(str(self.working_db), config={"enable_progress_bar": False})  # no bars in the run logs
         try:
             yield con
         finally:

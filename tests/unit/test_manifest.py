@@ -87,3 +87,36 @@ def test_unregistered_files_are_the_new_and_the_changed_ones(tmp_path, con):
     _put(inbox, "registry/r_20240331.csv", b"b\n", 300)                                  # same name, new content
     _put(inbox, "power/202404.csv", b"a,b\n1,3\n", 300)                                  # a new file
     assert unregistered(con, inbox) == ["power/202404.csv", "registry/r_20240331.csv"]
+
+
+@pytest.mark.parametrize("kind", ["power", "registry", "dc_ledger"])
+def test_worker_processes_load_what_this_process_loads(sample_inbox, tmp_path, monkeypatch, kind):
+    """Large deliveries are parsed by worker processes: the raw rows, refused rows, warnings and
+    manifest they leave are those of parsing in this process, file by file in delivery order."""
+    from ingestion import load
+    from ingestion.column_maps import source_map
+
+    table = source_map(kind).table
+
+    def loaded(threshold):
+        monkeypatch.setattr(load, "PARALLEL_BYTES", threshold)
+        con = duckdb.connect(str(tmp_path / f"w{threshold}.duckdb"))
+        register_inbox(con, sample_inbox, now=dt.datetime(2024, 3, 1))
+        summary = load.load_source(con, sample_inbox, kind)
+        state = [con.execute(f"select * from {t} order by all").fetchall() for t in
+                 (f"raw.{table}", "ops.rejected_rows", "ops.parse_warnings", "ops.file_manifest")]
+        con.close()
+        return summary, state
+
+    pools = []
+
+    class Pool(load.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            pools.append(self)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(load, "ProcessPoolExecutor", Pool)
+    monkeypatch.setenv("DCW_INGEST_WORKERS", "2")
+    serial = loaded(1 << 40)
+    assert not pools and serial[0]["files_loaded"] + serial[0]["files_rejected"] > 1
+    assert loaded(0) == serial and len(pools) == 1
