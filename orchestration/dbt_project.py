@@ -1,7 +1,8 @@
 """The dbt project as Dagster sees it: location, manifest preparation, and the key translator.
 
-The manifest is prepared once (``dbt parse``) when it is missing or older than the project's
-files, never per asset.
+The manifest is prepared once (``dbt parse``) when it is missing, older than the project's
+files or parsed for another working file, never per asset; for a command-line run against a new
+working file, in the background while the ingestion runs (``parse_in_background``).
 """
 from __future__ import annotations
 
