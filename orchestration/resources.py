@@ -61,7 +61,8 @@ class Warehouse(dg.ConfigurableResource):
     def connect(self):
         """A short-lived read-write connection to the working file (never held across dbt)."""
         self.working_db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.working_db), config={"enable_progress_bar": False})  # no bars in the run logs
+        con = duckdb.connect(str(self.working_db))
+        con.execute("set enable_progress_bar = false")  # no progress bars in the run logs
         try:
             yield con
         finally:
