@@ -374,11 +374,22 @@ def _clean_as_is(strings: pa.Array) -> np.ndarray:
 _SEPARATOR = re.compile(r"[；;、]")
 
 
-def _as_is(col: Column, column: _Column) -> np.ndarray | None:
+# A plain decimal that Arrow's cast reads as Python's float() does (both round correctly), and that
+# _tidy's round(x, 6) leaves unchanged: at most 9 integer and 6 fractional digits, so the double is
+# within a tenth of a millionth of the decimal.
+_PLAIN_DECIMAL = r"^-?[0-9]{1,9}(\.[0-9]{1,6})?$"
+
+
+def _as_is(col: Column, column: _Column, scale: float | None = None) -> np.ndarray | None:
     """Per distinct value: the conversion is the identity and refuses nothing (so Python can skip it).
+    For a measure or ratio in the column's own unit (``scale`` 1), "the identity" is the cast of
+    the text to a double.
 
     Only a fast path: False means "convert it in Python", never a different result.
     """
+    if column.strings is not None and col.type in ("measure", "ratio") and scale == 1.0:
+        return pc.fill_null(pc.match_substring_regex(column.strings, _PLAIN_DECIMAL), False).to_numpy(
+            zero_copy_only=False)
     if column.strings is None or col.type not in ("text", "names", "account", "uscc", "firm_uscc"):
         return None
     strings = column.strings
@@ -512,7 +523,7 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
     numeric: dict[str, np.ndarray] = {}  # per numeric column: value, NaN where empty or refused
     for cell, col in conv.cells:
         column = columns[cell.index]
-        as_is = _as_is(col, column)  # distinct values whose conversion is the identity (fast path)
+        as_is = _as_is(col, column, conv.scale.get(col.name))  # values whose conversion is the identity
         slow = range(column.size + 1) if as_is is None else [*np.nonzero(~as_is)[0].tolist(), column.size]
         values: dict[str, list] = {name: [] for name in _outputs(col)}
         refusals: dict[int, tuple[str, str]] = {}
@@ -534,15 +545,18 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
             else:  # the distinct values themselves, with the converted slow ones put in
                 mask = np.zeros(column.size + 1, dtype=bool)
                 mask[list(slow)] = True
-                base = pa.concat_arrays([column.strings, pa.nulls(1, pa.string())]).cast(types[name])
+                base = pa.concat_arrays([column.strings, pa.nulls(1, pa.string())])
+                if types[name] != pa.string():  # cast only the fast values (a slow one may be no number)
+                    base = pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), base)
+                base = base.cast(types[name])
                 per_value = pc.replace_with_mask(base, pa.array(mask), pa.array(vs, types[name]))
             out[name] = per_value.take(indices)
         if warnings:
             warned.append((cell, col, column, warnings))
-        if col.type in ("int", "measure"):
-            per_value = np.array([np.nan if (v is None or u in refusals) else float(v)
-                                  for u, v in zip(slow, values[col.name], strict=True)])
-            numeric[col.name] = per_value[column.codes]
+        if col.type in ("int", "measure"):  # per distinct value, for the totals check: NaN where empty or refused
+            numbers = per_value.cast(pa.float64()).to_numpy(zero_copy_only=False).copy()
+            numbers[list(refusals)] = np.nan
+            numeric[col.name] = numbers[column.codes]
 
     period_col = smap.period["column"]
     if period_default is not None:

@@ -68,3 +68,29 @@ def test_bulk_uscc_check_agrees_with_check_uscc():
     assert all(ok for code, ok in zip(codes, fast, strict=True)
                if len(code) == 18 and code.isascii() and code.upper() == code
                and set(code) <= set(ALPHABET) and check_character(code[:17]) == code[17])
+
+
+NUMERIC_AWKWARD = ["0", "12", "-3", "0012.50", "12.", ".5", "+5", "1,234.5", "1e3", "85%", "12.3456789",
+                   "123456789.123456", "1234567890", " 12", "12 ", "１２", "—", "", "NaN", "inf", "-0", "-0.0",
+                   "999999999.999999", "4.56"]
+
+
+@pytest.mark.parametrize("kind", ["measure", "ratio"])
+def test_numbers_in_their_own_unit_are_cast_only_when_python_would_give_the_same_double(kind):
+    from ingestion.normalize import parse_number
+    from ingestion.rows import _tidy
+
+    rng = random.Random(11)
+    values = NUMERIC_AWKWARD + [f"{rng.randrange(10 ** rng.randrange(1, 10))}.{rng.randrange(10 ** 6):06d}"[
+        :rng.randrange(3, 17)].rstrip(".") for _ in range(20000)]
+    column = _column(values)
+    col = Column(name="x", type=kind, aliases=())
+    assert _as_is(col, column, 10000.0) is None  # another unit: every value goes through Python
+    fast = _as_is(col, column, 1.0)
+    cast = pa.array([v if f else None for v, f in zip(values, fast, strict=True)], pa.string()).cast(pa.float64())
+    for value, skip, number in zip(values, fast, cast.to_pylist(), strict=True):
+        if skip:
+            python, percent = parse_number(value)
+            assert not percent and number == _tidy(python * 1.0) and str(number) == str(_tidy(python)), value
+    assert all(fast[NUMERIC_AWKWARD.index(v)] for v in ["0", "12", "-3", "0012.50", "123456789.123456", "-0"])
+    assert not any(fast[NUMERIC_AWKWARD.index(v)] for v in ["+5", "1,234.5", "1e3", "85%", " 12", "１２", "—", ""])
