@@ -2,8 +2,9 @@
 
 ``parse_file`` turns one file into a ``FileResult`` (pure, no database); ``load_source`` writes
 the results of every pending file of a kind, one transaction per file, so a run that fails half
-way leaves every file either fully loaded or still pending. The raw tables' DDL is derived from
-the column maps, so a new column is a YAML change.
+way leaves every file either fully loaded or still pending (in delivery order, also when
+``DCW_INGEST_WORKERS`` lets worker processes parse large deliveries). The raw tables' DDL is
+derived from the column maps, so a new column is a YAML change.
 
 What does not belong here: header and cell rules (``spreadsheet.py``, ``rows.py``), which file
 is current (dbt), Dagster.

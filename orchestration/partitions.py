@@ -7,8 +7,9 @@
 - Plans (yearly, a handful of small files) and the file manifest are not partitioned.
 - The dbt models are not partitioned either: they are tables of the whole history. A monthly run
   passes its months to dbt (``dbt_month_window``, as environment variables); the incremental fact
-  tables replace those months, the other models are rebuilt whole. (Partitioned, every model would log a planned and a
-  materialization event per month of the range: ~5,000 events for a five-year range.)
+  tables replace those months, the other models are rebuilt whole. (Partitioned, every model would
+  log a planned and a materialization event per month of the range: ~5,000 events for a five-year
+  range.)
 
 A file's periods come from ``ingestion.periods.probe_periods`` (a cheap read of its period column,
 title or file name). ``plan_launches`` turns the periods of a set of files into at most three
