@@ -18,7 +18,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="how many messy variations per file")
     ap.add_argument("--truth", help="also write the truth as JSON to this file (keep it outside the inbox)")
     ap.add_argument("--overwrite", action="store_true", help="replace bureau/, registry/, power/ under --out")
-    ap.add_argument("--workers", type=int, default=1, help="processes writing files (same bytes for any value)")
+    ap.add_argument("--workers", type=int, default=None,
+                    help="processes writing files (default: one per core from scale 0.1; same bytes for any value)")
     a = ap.parse_args(argv)
     scale = None if a.scale in (None, "sample", "default") else float(a.scale)
     truth = generate(a.out, scale=scale, seed=a.seed, mix=a.mix, overwrite=a.overwrite, workers=a.workers)
