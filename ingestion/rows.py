@@ -591,14 +591,18 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
                                              f"{cell.text}: {warnings[u]}; the value is left empty")))
     parsed.warnings.extend(w for _, w in sorted(new_warnings, key=lambda kw: kw[0]))  # row order, then column
 
-    frame = dict(out)
+    frame = out
     frame["extras"] = _extras(table, columns, n)
+    del columns, warned, numeric, out  # a million-row extract: free what the frame no longer needs
     frame["sheet"] = pa.array([table.sheet] * n, pa.string()) if table.sheet else pa.nulls(n, pa.string())
     frame["row_number"] = pa.array(row_numbers.astype(np.int32))
     frame["_table"] = pa.array(np.full(n, len(parsed.tables), dtype=np.int32))
     frame["_k"] = pa.array(np.arange(n, dtype=np.int64))
     parsed.tables.append(table)
-    parsed.frames.append(pa.table(frame).filter(pa.array(keep)))
+    mask = pa.array(keep)
+    for name in list(frame):  # column by column, each unfiltered column freed as soon as it is filtered
+        frame[name] = frame[name].filter(mask)
+    parsed.frames.append(pa.table(frame))
     for c in table.unknown:
         parsed.warnings.append(Warning_(table.sheet, None, None, c.text, "unknown_column",
                                         f"column '{c.text}' is not in the {smap.source} column map: kept in "

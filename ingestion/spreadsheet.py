@@ -221,8 +221,8 @@ def _jsonl_table(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
     fields = ", ".join(f"struct_extract_at(o, {j + 1})" for j in range(len(keys))) or "null"
     table = con.execute(  # one JSON parse per line; a line that is no JSON object is kept whole
         f"select {fields}, case when o is null and trim(line) <> '' then line end from ("
-        f"select line, rowid as n, case when {is_object} then try(from_json(line, '{structure}')) end as o "
-        "from jsonl_raw) order by n").to_arrow_table()
+        f"select line, case when {is_object} then try(from_json(line, '{structure}')) end as o "
+        "from jsonl_raw)").to_arrow_table()  # in line order: DuckDB preserves insertion order (no sort copy)
     # the virtual header row, then the lines (chunked arrays: nothing is copied here)
     cols = [pa.chunked_array([pa.array([k], pa.string()), *table.column(j).chunks], pa.string())
             for j, k in enumerate(keys)]
@@ -267,6 +267,7 @@ def _reader() -> duckdb.DuckDBPyConnection:
     con = getattr(_READERS, "con", None)
     if con is None:
         con = _READERS.con = duckdb.connect()
+        con.execute("set enable_progress_bar = false")
     return con
 
 
