@@ -133,13 +133,17 @@ def parse_file(kind: str, path: Path) -> FileResult:
     return result
 
 
+ROW_GROUP = 122_880  # DuckDB's row group: it inserts Arrow batches of this size in parallel (1M rows: 3.6 -> 2.1 s)
+
+
 def _frame(smap: SourceMap, sha: str, parsed: Parsed) -> pa.Table:
-    """The raw table's rows of one file, in the raw table's column order."""
+    """The raw table's rows of one file, in the raw table's column order, in batches DuckDB inserts in parallel."""
     rows = parsed.rows_table()
     cols = [*raw_columns(smap), "extras"]
-    return pa.table({"file_sha256": pa.array([sha] * rows.num_rows, pa.string()),
-                     "sheet": rows.column("sheet"), "row_number": rows.column("row_number"),
-                     **{c: rows.column(c) for c in cols}})
+    table = pa.table({"file_sha256": pa.repeat(pa.scalar(sha, pa.string()), rows.num_rows),
+                      "sheet": rows.column("sheet"), "row_number": rows.column("row_number"),
+                      **{c: rows.column(c) for c in cols}})
+    return pa.Table.from_batches(table.to_batches(max_chunksize=ROW_GROUP), table.schema)
 
 
 def write_result(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: str, result: FileResult) -> None:
