@@ -188,16 +188,19 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(raw_ddl(source_map(kind)))
 
 
-PARALLEL_BYTES = 64 << 20  # with DCW_INGEST_WORKERS > 1: deliveries larger than this in all use the workers
+PARALLEL_BYTES = 64 << 20  # deliveries larger than this in all are parsed by the workers
+DEFAULT_WORKERS = 2
 
 
 def ingest_workers() -> int:
-    """Worker processes that parse large deliveries (``DCW_INGEST_WORKERS``, default 1: none).
+    """Worker processes that parse large deliveries (``DCW_INGEST_WORKERS``; default 2, or 1 on a
+    single core).
 
-    Two halve the time of a province's registry extracts on two cores, but each holds a parsed
-    file of a million firms (1.3-2.3 GiB for the jsonl extract) besides this process: the default
-    keeps the whole run under 4 GiB. A trade of memory for time, for a machine that has it."""
-    value = os.environ.get("DCW_INGEST_WORKERS") or "1"
+    Two take a province's four registry extracts from ~70 s to ~50 s on two cores. Each holds one
+    parsed extract of a million firms (~1.1-1.2 GiB) while this process writes the previous one,
+    so a scale-1 run peaks at ~3.6 GiB instead of ~3.2 GiB. More than two raise the peak by as much
+    again per worker; 1 parses in this process."""
+    value = os.environ.get("DCW_INGEST_WORKERS") or str(min(DEFAULT_WORKERS, os.cpu_count() or 1))
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"DCW_INGEST_WORKERS must be a whole number of at least 1, not {value!r}")
     return int(value)
