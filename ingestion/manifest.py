@@ -10,7 +10,9 @@ What does not belong here: reading file contents (``spreadsheet.py``), supersess
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,10 +59,26 @@ class InboxFile:
     modified_at: dt.datetime
 
 
-def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
+RACY_SECONDS = 2.0  # a file changed less than this long ago is hashed on every call
+
+
+def sha256_of(path: Path) -> str:
+    """The file's sha256. A process hashes a file once while it stays the same file: the same
+    inode, size, modification and change time (the change time moves with any write or touch and
+    cannot be set back), so a run that looks for new files and then registers them reads the
+    inbox once, not twice. A file changed in the last ``RACY_SECONDS`` is always read (as git
+    does): the file system's clock is coarse, so a second write may keep its change time."""
+    st = path.stat()
+    if time.time() - st.st_ctime < RACY_SECONDS:
+        return _sha256.__wrapped__(str(path))
+    return _sha256(str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+@functools.lru_cache(maxsize=4096)
+def _sha256(path: str, *identity: int) -> str:
     h = hashlib.sha256()
-    with path.open("rb") as f:
-        while block := f.read(chunk):
+    with open(path, "rb") as f:
+        while block := f.read(1 << 22):
             h.update(block)
     return h.hexdigest()
 

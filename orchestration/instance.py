@@ -10,7 +10,9 @@ fsync. A pipeline run stores thousands of events (every dbt model and test is an
 and that cost about 28 ms per event, more than half of a sample run's wall time. This subclass
 keeps one connection per database file with ``synchronous=NORMAL`` (WAL mode: no corruption on a
 crash; at worst the last events are lost on a power cut), and touches a run's database file after
-each stored event, because the UI follows a running run by watching that file change. Everything
+each stored event, because the UI follows a running run by watching that file change. It also
+remembers the tables it has found (the stock class opens an engine to look one up before most
+writes). Everything
 else (schema, queries, sharding by run, the files on disk) is Dagster's own, so an instance can go
 back to the stock class by editing ``dagster.yaml``.
 """
@@ -80,7 +82,18 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
 
     def __init__(self, base_dir: str, inst_data: Any = None):
         self._engines: OrderedDict[str, sa.Engine] = OrderedDict()
+        self._tables_found: set[str] = set()
         super().__init__(base_dir, inst_data)
+
+    def has_table(self, table_name: str) -> bool:
+        """As the stock class, which opens a new engine for every look-up and is asked before most
+        writes (~1 s of a month's run); a table once found is not looked up again."""
+        if table_name in self._tables_found:
+            return True
+        found = super().has_table(table_name)
+        if found:
+            self._tables_found.add(table_name)
+        return found
 
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> KeptConnectionSqliteEventLogStorage:
@@ -127,6 +140,7 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
 
     def wipe(self) -> None:
         self._dispose_engines()
+        self._tables_found.clear()
         super().wipe()
 
     def dispose(self) -> None:

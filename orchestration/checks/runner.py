@@ -2,14 +2,15 @@
 
 SQL checks run in DuckDB and return a count of offending rows. great-expectations checks read
 only the columns they name (never whole tables) into pandas and validate them with an ephemeral
-GX 1.x context, created once per process; GX is imported lazily (it costs seconds) with
-analytics and progress bars off.
+GX 1.x context, created once per process; GX is imported lazily (it costs seconds), in the
+background from a run's first step (the inbox manifest) on, with analytics and progress bars off.
 """
 from __future__ import annotations
 
 import functools
 import json
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,8 +67,25 @@ def _describe(c: dict) -> str:
     return f"{c['gx']}({', '.join(f'{k}={v}' for k, v in (c.get('kwargs') or {}).items())})"
 
 
-@functools.cache
+_GX_LOCK = threading.Lock()
+
+
+def prepare_gx_in_background() -> threading.Thread:
+    """Import GX and build its context in a daemon thread (~5 s of imports), so a run pays for it
+    while it waits on something else (hashing, DuckDB, the registry's parse workers); ``run_suite``
+    then finds it ready, or waits for it. Start it once this process's own imports are done."""
+    thread = threading.Thread(target=_gx_context, name="prepare-great-expectations", daemon=True)
+    thread.start()
+    return thread
+
+
 def _gx_context():
+    with _GX_LOCK:  # one preparation, whichever thread asks first
+        return _gx_context_once()
+
+
+@functools.cache
+def _gx_context_once():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig

@@ -53,6 +53,30 @@ def test_events_are_visible_to_another_instance_and_survive_a_restart(home):
         assert len(again.all_logs(result.run_id)) == stored
 
 
+def test_tables_are_looked_up_once_and_again_after_a_wipe(home, monkeypatch):
+    """Dagster asks whether a table exists before most writes, on a new engine each time."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    looked_up = []
+    stock = SqliteEventLogStorage.has_table
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table",
+                        lambda self, name: looked_up.append(name) or stock(self, name))
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        storage = instance.event_log_storage
+        assert _run(instance).success
+        assert storage.has_table("asset_check_executions") and not storage.has_table("no_such_table")
+        after_first = len(looked_up)
+        assert _run(instance).success and storage.has_table("asset_check_executions")
+        assert [name for name in looked_up[after_first:] if name != "no_such_table"] == []
+        assert not storage.has_table("no_such_table")  # a missing table is looked up every time
+        assert looked_up[-1] == "no_such_table"
+        storage.wipe()
+        assert storage.has_table("asset_check_executions") and looked_up[-1] == "asset_check_executions"
+        check = storage.get_latest_asset_check_execution_by_key(
+            [dg.AssetCheckKey(dg.AssetKey("small_asset"), "small_check")])
+        assert check == {}  # wiped, and still queried through the real table
+
+
 def test_a_watcher_of_a_run_sees_events_stored_by_another_instance(home):
     """The UI follows a running run by watching its database file: a new event must wake it."""
     with dg.DagsterInstance.from_config(str(home)) as writer, dg.DagsterInstance.from_config(str(home)) as ui:

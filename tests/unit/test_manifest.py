@@ -89,6 +89,30 @@ def test_unregistered_files_are_the_new_and_the_changed_ones(tmp_path, con):
     assert unregistered(con, inbox) == ["power/202404.csv", "registry/r_20240331.csv"]
 
 
+def test_a_file_is_hashed_once_per_process_until_it_changes_even_with_its_old_size_and_mtime(tmp_path, monkeypatch):
+    """``make update`` looks for new files, then registers them: one read of the inbox, not two.
+    A rewrite is noticed even when it keeps the size and puts the modification time back."""
+    import hashlib
+    import time
+
+    from ingestion import manifest
+
+    reads = []
+    real_open = open
+    monkeypatch.setattr(manifest, "open", lambda path, mode: reads.append(path) or real_open(path, mode),
+                        raising=False)
+    path = _put(tmp_path, "power/202403.csv", b"a,b\n1,2\n", 100)
+    first = manifest.sha256_of(path)
+    assert first == hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert manifest.sha256_of(path) == first and len(reads) == 2   # just written: read each time
+
+    monkeypatch.setattr(manifest, "RACY_SECONDS", 0.0)
+    assert manifest.sha256_of(path) == first and manifest.sha256_of(path) == first and len(reads) == 3
+    time.sleep(0.05)  # beyond the file system clock's tick
+    _put(tmp_path, "power/202403.csv", b"a,b\n1,3\n", 100)   # same size, same mtime, new bytes
+    assert manifest.sha256_of(path) == hashlib.sha256(b"a,b\n1,3\n").hexdigest() and len(reads) == 4
+
+
 @pytest.mark.parametrize("kind", ["power", "registry", "dc_ledger"])
 def test_worker_processes_load_what_this_process_loads(sample_inbox, tmp_path, monkeypatch, kind):
     """Large deliveries are parsed by worker processes: the raw rows, refused rows, warnings and
