@@ -117,3 +117,18 @@ def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatc
         dbt_project.wait_for_parse()
         monkeypatch.setenv("DCW_WORKING_DB", before)
         dbt_project.ensure_manifest()
+
+
+def test_the_runs_own_connections_hold_duckdb_to_a_memory_limit(tmp_path, monkeypatch):
+    from orchestration.resources import Warehouse
+
+    warehouse = Warehouse(inbox=str(tmp_path), warehouse_dir=str(tmp_path / "wh"))
+
+    def limit() -> str:
+        with warehouse.connect() as con:
+            return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+    monkeypatch.delenv("DCW_MEMORY_LIMIT", raising=False)
+    assert limit() == "953.6 MiB"  # 1GB, as DuckDB prints it
+    monkeypatch.setenv("DCW_MEMORY_LIMIT", "3GB")
+    assert limit() == "2.7 GiB"
