@@ -64,7 +64,7 @@ def generate(out_dir: str, scale: float | str | None = None, seed: int = DEFAULT
     ``workers``: processes writing files (default: one per core for a plan as large as scale 0.1
     and up, else 1). The bytes do not depend on it: every file is a pure function of (seed, scale,
     mix, its path). Writing is CPU-bound Python (mostly the xlsx writer), so two cores write scale 1
-    in ~48 s instead of ~84 s; a small inbox is written faster than worker processes start.
+    in 43-59 s instead of ~84 s; a small inbox is written faster than worker processes start.
     """
     t_start = time.perf_counter()
     cfg = resolve_scale(scale)
