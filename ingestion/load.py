@@ -196,10 +196,10 @@ def ingest_workers() -> int:
     """Worker processes that parse large deliveries (``DCW_INGEST_WORKERS``; default 2, or 1 on a
     single core).
 
-    Two take a province's four registry extracts from ~70 s to ~50 s on two cores. Each holds one
-    parsed extract of a million firms (~1.1-1.2 GiB) while this process writes the previous one,
-    so a scale-1 run peaks at ~3.6 GiB instead of ~3.2 GiB. More than two raise the peak by as much
-    again per worker; 1 parses in this process."""
+    Two take a province's four registry extracts from ~70 s to 42-52 s on two cores. Each holds
+    one parsed extract of a million firms (~1.2-1.3 GiB) while this process writes the previous
+    one, so a scale-1 run peaks at ~3.8 GiB instead of ~3.2 GiB. More than two raise the peak by as
+    much again per worker; 1 parses in this process."""
     value = os.environ.get("DCW_INGEST_WORKERS") or str(min(DEFAULT_WORKERS, os.cpu_count() or 1))
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"DCW_INGEST_WORKERS must be a whole number of at least 1, not {value!r}")

@@ -12,9 +12,8 @@ keeps one connection per database file with ``synchronous=NORMAL`` (WAL mode: no
 crash; at worst the last events are lost on a power cut), and touches a run's database file after
 each stored event, because the UI follows a running run by watching that file change. It also
 remembers the tables it has found (the stock class opens an engine to look one up before most
-writes). Everything
-else (schema, queries, sharding by run, the files on disk) is Dagster's own, so an instance can go
-back to the stock class by editing ``dagster.yaml``.
+writes). Everything else (schema, queries, sharding by run, the files on disk) is Dagster's own,
+so an instance can go back to the stock class by editing ``dagster.yaml``.
 """
 from __future__ import annotations
 
