@@ -1,11 +1,13 @@
 """Dagster resources: where the inbox and the warehouse are. Configuration and injection only.
 
 Paths come from the environment (``DCW_INBOX``, ``DCW_WAREHOUSE``), resolved to absolute paths
-once, so dbt (a subprocess with another working directory) sees the same files.
+once, so dbt (a subprocess with another working directory) sees the same files; ``environment``
+sets such variables for a block (a run's month window for dbt, a test's inbox and warehouse).
 """
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +35,22 @@ def point_dbt_at_working_db() -> Path:
 
 
 point_dbt_at_working_db()  # before the dbt manifest is prepared at import time
+
+
+@contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    """``os.environ`` with these values while the block runs (dagster-dbt hands its environment to
+    the dbt process it starts); the former values afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 class Warehouse(dg.ConfigurableResource):

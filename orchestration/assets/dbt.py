@@ -20,11 +20,9 @@ Tests on dbt sources are no Dagster checks (a blocking check on the raw/ops asse
 ingestion step writes, would make Dagster split the dbt step around ingestion): their results are
 read from dbt's run_results.json and recorded under the source's asset all the same.
 """
-import contextlib
 import datetime as dt
 import json
-import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import dagster as dg
@@ -36,7 +34,7 @@ from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
 from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest, wait_for_parse
 from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
-from orchestration.resources import Warehouse
+from orchestration.resources import Warehouse, environment
 
 # What dagster-dbt yields for a dbt test: AssetCheckResult inside an asset run, AssetCheckEvaluation outside one.
 CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
@@ -54,22 +52,6 @@ def dbt_build_args(context: dg.AssetExecutionContext) -> tuple[list[str], dict[s
     if months is None:
         return ["build"], NO_WINDOW, "all"
     return ["build"], dbt_month_window(*months), f"{months[0]} to {months[1]}"
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """``os.environ`` with these values while the block runs (dagster-dbt hands its environment to
-    the dbt process it starts); the former values afterwards."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 @dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,18 +50,13 @@ class Run:
             con.close()
 
 
-@contextmanager
 def pointed_at(inbox: Path, warehouse: Path):
-    saved = {k: os.environ.get(k) for k in ("DCW_INBOX", "DCW_WAREHOUSE", "DCW_WORKING_DB")}
-    os.environ["DCW_INBOX"], os.environ["DCW_WAREHOUSE"] = str(inbox), str(warehouse)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    """The environment of a run against this inbox and warehouse while the block runs (dbt's
+    working file included, as ``build_definitions`` points it); the former values afterwards."""
+    from orchestration.resources import environment
+
+    return environment({"DCW_INBOX": str(inbox), "DCW_WAREHOUSE": str(warehouse),
+                        "DCW_WORKING_DB": str(warehouse / "working.duckdb")})
 
 
 def run_pipeline(inbox: Path, warehouse: Path, instance=None) -> Run:
