@@ -3,7 +3,7 @@
 The blocking tests (severity error) are read from the dbt manifest, so a new one is covered without
 editing this file; one for which no violating data can be generated fails its own item here, with
 a message naming it. Violations are made by test kind from the manifest's test metadata (unique:
-a duplicated row; not_null: a NULL; accepted_values: a value outside the list; relationships: an
+a duplicated row; not_null_columns: NULLs in one row; accepted_values: a value outside the list; relationships: an
 orphan key; accepted_range, sum_of_parts, sums_match, expression_is_true: a value that breaks
 them; singular tests: one hand-written violation each).
 
@@ -116,7 +116,7 @@ class Violation:
     name: str
     kind: str
     what: str                                            # in words, for failure messages
-    apply: Callable[[duckdb.DuckDBPyConnection], None]
+    apply: Callable[[duckdb.DuckDBPyConnection], int | None]  # may return the failing rows the test must report
     writes: set[Col]
     reads: set[Col]
 
@@ -171,6 +171,23 @@ class Planner:
         c = kw["column_name"]
         sql = f"update {rel} set {c} = null where {first_row(rel, f'{c} is not null', where)}"
         return lambda con: changes(con, sql), {(rel, c)}, {c}, f"{c} set to NULL in one row of {rel}"
+
+    def kind_not_null_columns(self, rel, cols, kw, where):
+        """Each column NULL in a row of its own (as many rows as there are): the test must fail on each of
+        those rows, so a column the test forgot to check shows as a missing failure."""
+        columns = kw["columns"]
+
+        def apply(con):
+            rows = [r[0] for r in con.execute(f"select rowid from {rel} where {where or 'true'} order by rowid "
+                                              f"limit {len(columns)}").fetchall()]
+            if not rows:
+                raise NoViolation(f"{rel} has no row to set to NULL")
+            for i, c in enumerate(columns):
+                changes(con, f"update {rel} set {c} = null where rowid = {rows[i % len(rows)]}")
+            return len(rows)  # the failing rows the test must report
+        # reads the set of rows too: a row another violation adds (a copy of one of these) would be one more failure
+        return apply, {(rel, c) for c in columns}, {*columns, ROWS}, \
+            f"each of {', '.join(columns)} set to NULL in a row of its own of {rel}"
 
     def kind_unique(self, rel, cols, kw, where):
         c = kw["column_name"]
@@ -250,9 +267,10 @@ class Planner:
         def make(what, sql, writes, reads):
             return Violation(test["unique_id"], name, "singular", what, lambda con: changes(con, sql), writes, reads)
         if name == "assert_no_raw_legal_rep_published":
-            # ALTER returns no count; the column is then checked by the test itself.
+            def add_column(con):  # ALTER returns no count; the column is then checked by the test itself
+                con.execute("alter table marts.dim_firm add column legal_representative varchar")
             return Violation(test["unique_id"], name, "singular", "marts.dim_firm given a legal_representative column",
-                             lambda con: con.execute("alter table marts.dim_firm add column legal_representative varchar"),
+                             add_column,
                              {("marts.dim_firm", "legal_representative"), ("information_schema.columns", "*")},
                              {("information_schema.columns", "*")})
         if name == "assert_list_items_within_limit":
@@ -306,6 +324,8 @@ class Outcome:
     problem: str | None = None                              # why no violating data could be fed
     batch: int | None = None
     status: str | None = None                               # dbt's status for the test
+    failures: int | None = None                             # the failing rows dbt reported
+    expected_failures: int | None = None                    # those the violation must make it report, if known
     recorded: list[tuple] = field(default_factory=list)     # its (asset, passed, severity) in ops.check_results
     refusal: str | None = None                              # publish's refusal
     published_unchanged: bool | None = None
@@ -359,7 +379,7 @@ def gates(fixture_build, tmp_path_factory):
                 for v in batch:
                     outcomes[v.test_id].what, outcomes[v.test_id].batch = v.what, number
                     try:
-                        v.apply(con)
+                        outcomes[v.test_id].expected_failures = v.apply(con)
                         fed.append(v)
                     except NoViolation as exc:
                         outcomes[v.test_id].problem = str(exc)
@@ -373,7 +393,8 @@ def gates(fixture_build, tmp_path_factory):
             checks = [e for e in invocation.stream() if isinstance(e, CHECK_EVENTS)
                       and dg.AssetCheckKey(e.asset_key, e.check_name) in warehouse_models.check_keys]
             run_results = invocation.target_path / "run_results.json"
-            status = {r["unique_id"]: r["status"] for r in json.loads(run_results.read_text())["results"]}
+            results = {r["unique_id"]: r for r in json.loads(run_results.read_text())["results"]}
+            status = {uid: r["status"] for uid, r in results.items()}
             run_id = f"gates-{number:02d}"
             with duckdb.connect(str(working)) as con:
                 record_dbt_checks(con, checks, run_results, run_id)
@@ -390,6 +411,7 @@ def gates(fixture_build, tmp_path_factory):
             for v in fed:
                 o = outcomes[v.test_id]
                 o.status, o.refusal, o.published_unchanged = status.get(v.test_id), refusal, unchanged
+                o.failures = results.get(v.test_id, {}).get("failures")
                 o.recorded = [(a, p, s) for n, a, p, s in recorded if n == v.name]
             batches.append(Batch([v.name for v in fed], {f"{n} on {a}" for n, a, p, s in recorded
                                                          if not p and s == "ERROR"}, refusal, unchanged))
@@ -398,7 +420,7 @@ def gates(fixture_build, tmp_path_factory):
 
 def test_blocking_dbt_tests_are_read_from_the_manifest():
     kinds = {(MANIFEST["nodes"][t].get("test_metadata") or {}).get("name", "singular") for t in BLOCKING}
-    assert len(BLOCKING) > 150 and {"unique", "not_null", "relationships", "accepted_values", "singular"} <= kinds
+    assert len(BLOCKING) > 120 and {"unique", "not_null_columns", "relationships", "accepted_values", "singular"} <= kinds
 
 
 def test_every_blocking_dbt_test_is_known_to_the_publish_gate():
@@ -417,6 +439,8 @@ def test_blocking_dbt_test_refuses_its_violation(gates, test_id):
     if o.problem:
         pytest.fail(f"blocking dbt test {o.name}: no violating data could be fed to it: {o.problem}")
     assert o.status == "fail", f"{o.name} did not fail ({o.status!r}) after: {o.what} (batch {o.batch})"
+    if o.expected_failures is not None:
+        assert o.failures == o.expected_failures, f"{o.name} reported {o.failures} failing rows after: {o.what}"
     assert len(o.recorded) == 1, (f"{o.name}: one result expected in ops.check_results, found {o.recorded} "
                                   "(each dbt test result must be recorded once)")
     asset, passed, severity = o.recorded[0]
