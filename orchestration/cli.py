@@ -12,6 +12,7 @@ failed; the last lines then say which check blocked and where to look.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import time
@@ -163,4 +164,9 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     os.chdir(PROJECT_ROOT)
-    sys.exit(main())
+    status = main()
+    # The process ends here: spare the interpreter's last full garbage collection over everything a
+    # run loaded (Dagster's definitions, dbt's manifest, GX), ~2 s after every command. Every
+    # connection and file is closed by then; the objects are freed with the process.
+    gc.freeze()
+    sys.exit(status)
