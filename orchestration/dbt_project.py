@@ -108,7 +108,7 @@ def ensure_manifest() -> Path:
 
 def parse_in_background() -> None:
     """For a command-line run against a working file the manifest was not parsed for: start the
-    parse now, in a process of its own, so it overlaps the ingestion (~6 s at any scale).
+    parse now, in a process of its own, so it overlaps the ingestion (~10 s of CPU at any scale).
 
     Only when the manifest is otherwise current and was parsed for a working file of the same
     name: its contents (the asset graph Dagster builds) are then the same, and only dbt's
