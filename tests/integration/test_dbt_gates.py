@@ -3,9 +3,10 @@
 The blocking tests (severity error) are read from the dbt manifest, so a new one is covered without
 editing this file; one for which no violating data can be generated fails its own item here, with
 a message naming it. Violations are made by test kind from the manifest's test metadata (unique:
-a duplicated row; not_null_columns: NULLs in one row; accepted_values: a value outside the list; relationships: an
-orphan key; accepted_range, sum_of_parts, sums_match, expression_is_true: a value that breaks
-them; singular tests: one hand-written violation each).
+a duplicated row; not_null_columns: each column NULL in a row of its own, every one of which the
+test must report; accepted_values: a value outside the list; relationships: an orphan key;
+accepted_range, sum_of_parts, sums_match, expression_is_true: a value that breaks them; singular
+tests: one hand-written violation each).
 
 They are written into copies of a working file built by dbt from tests/fixtures/raw_minimal.sql
 (whose build passed every blocking test), in which each staging view is replaced by a table of
