@@ -11,7 +11,7 @@ from orchestration.assets.dbt import warehouse_models
 from orchestration.assets.ingestion import inbox_manifest, raw_assets
 from orchestration.assets.publish import published_warehouse
 from orchestration.automation import economics_job, inbox_sensor, monthly_job, monthly_schedule, registry_job
-from orchestration.checks import quality_checks
+from orchestration.checks.asset_checks import quality_checks
 from orchestration.dbt_project import dbt_resource, ensure_manifest
 from orchestration.resources import Warehouse, point_dbt_at_working_db
 

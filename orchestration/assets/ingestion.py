@@ -16,6 +16,7 @@ import dagster as dg
 from ingestion.column_maps import SOURCE_KINDS, source_map
 from ingestion.load import ensure_raw_tables, load_source
 from ingestion.manifest import pending, register_inbox
+from orchestration.checks.runner import start_gx_process
 from orchestration.partitions import PARTITIONS_OF_KIND
 from orchestration.resources import Warehouse
 
@@ -38,9 +39,7 @@ RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
 def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     if not warehouse.inbox_path.is_dir():
         raise dg.Failure(f"the inbox {warehouse.inbox_path} does not exist: set DCW_INBOX to the inbox folder")
-    from orchestration.checks.runner import prepare_gx_in_background  # (orchestration.checks imports this module)
-
-    prepare_gx_in_background()  # the raw tables' quality checks follow the loads: GX's import overlaps them
+    start_gx_process()  # the raw tables' quality checks follow the loads: GX's start-up overlaps them
     with warehouse.connect() as con:
         ensure_raw_tables(con)  # every raw table exists, even for a source with no file yet
         counts = register_inbox(con, warehouse.inbox_path)

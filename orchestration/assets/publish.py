@@ -4,7 +4,7 @@ import dagster as dg
 
 from orchestration.assets.dbt import DBT_TESTS, warehouse_models
 from orchestration.assets.ingestion import WORKING_DB_POOL
-from orchestration.checks import quality_checks
+from orchestration.checks.asset_checks import quality_checks
 from orchestration.publish import PublicationRefused, publish
 from orchestration.resources import Warehouse
 

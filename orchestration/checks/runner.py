@@ -1,20 +1,24 @@
 """Runs the quality suites of ``suites.yaml`` against the working DuckDB file. No Dagster here.
 
 SQL checks run in DuckDB and return a count of offending rows. great-expectations checks read
-only the columns they name (never whole tables) into pandas and validate them with an ephemeral
-GX 1.x context, created once per process; GX is imported lazily (it costs seconds), in the
-background from a run's first step (the inbox manifest) on, with analytics and progress bars off.
+only the columns they name (never whole tables) and validate them, as a pandas frame, with an
+ephemeral GX 1.x context in a process of its own (``start_gx_process``): importing GX costs ~5 s
+of CPU, which that process pays on the other core. Analytics and progress bars are off.
 """
 from __future__ import annotations
 
 import functools
 import json
+import multiprocessing
 import os
 import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 import yaml
 
 SUITES_FILE = Path(__file__).with_name("suites.yaml")
@@ -68,24 +72,42 @@ def _describe(c: dict) -> str:
 
 
 _GX_LOCK = threading.Lock()
+_gx_pool: ProcessPoolExecutor | None = None
 
 
-def prepare_gx_in_background() -> threading.Thread:
-    """Import GX and build its context in a daemon thread (~5 s of imports), so a run pays for it
-    while it waits on something else (hashing, DuckDB, the registry's parse workers); ``run_suite``
-    then finds it ready, or waits for it. Start it once this process's own imports are done."""
-    thread = threading.Thread(target=_gx_context, name="prepare-great-expectations", daemon=True)
-    thread.start()
-    return thread
+def start_gx_process() -> None:
+    """Start the process that runs the great-expectations checks, if it is not running yet.
+
+    It imports GX and builds its context as it starts (~5 s of CPU), on the other core while this
+    process does its own work (the command line starts it before importing Dagster and dbt; a run's
+    first step, the inbox manifest, starts it otherwise). In this process, importing GX would take
+    turns with everything else for Python's interpreter lock. It is spawned (not forked, which is
+    unsafe once threads run), so it imports only this module's dependencies, and it is reused for
+    the rest of this process's life."""
+    global _gx_pool
+    with _GX_LOCK:
+        if _gx_pool is None:
+            _gx_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=_gx_context_once)
+            _gx_pool.submit(int)  # the pool starts its process on the first task
 
 
-def _gx_context():
-    with _GX_LOCK:  # one preparation, whichever thread asks first
-        return _gx_context_once()
+def _gx_validate(table: pa.Table, checks: list[CheckSpec], suite_name: str) -> list[Outcome]:
+    """Submit one suite's GX checks over these rows to the GX process; return their outcomes."""
+    global _gx_pool
+    start_gx_process()
+    try:
+        return _gx_pool.submit(validate_with_gx, table, checks, suite_name).result()
+    except BrokenProcessPool:
+        with _GX_LOCK:
+            _gx_pool = None  # the next check starts a new one
+        raise RuntimeError("the great-expectations process ended unexpectedly (out of memory?); "
+                           "the checks did not run: run again") from None
 
 
 @functools.cache
 def _gx_context_once():
+    """GX and a batch definition of in-memory dataframes, built once per process (the GX process)."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -102,8 +124,30 @@ def _gx_context_once():
     return gx, batch_definition
 
 
+def validate_with_gx(table: pa.Table, checks: list[CheckSpec], suite_name: str) -> list[Outcome]:
+    """In the GX process: validate GX checks over the rows of ``table`` (the columns they name)."""
+    gx, batch_definition = _gx_context_once()
+    frame = duckdb.from_arrow(table).df()  # DuckDB's own conversion: the frame a query's .df() gives
+    suite = gx.ExpectationSuite(name=suite_name)
+    for spec in checks:
+        suite.add_expectation(getattr(gx.expectations, spec.gx)(**spec.kwargs))
+    result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
+        suite, result_format="SUMMARY")
+    outcomes = []
+    for res in result.results:
+        r = res.result or {}
+        sample = r.get("partial_unexpected_list") or r.get("partial_unexpected_index_list")
+        outcomes.append(Outcome(
+            bool(res.success),
+            json.dumps({"unexpected_count": r.get("unexpected_count"), "element_count": r.get("element_count"),
+                        "unexpected_percent": r.get("unexpected_percent")}, default=str),
+            json.dumps(sample[:SAMPLE_SIZE], ensure_ascii=False, default=str) if sample else None))
+    return outcomes
+
+
 def run_suite(con: duckdb.DuckDBPyConnection, specs: list[CheckSpec]) -> dict[str, Outcome]:
-    """Run the checks of one asset; one read of the table for all its GX checks."""
+    """Run the checks of one asset: SQL checks here, GX checks in the GX process over one read of
+    the columns they name."""
     outcomes: dict[str, Outcome] = {}
     gx_specs = [s for s in specs if s.gx]
     for spec in specs:
@@ -113,19 +157,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, specs: list[CheckSpec]) -> dict[st
             outcomes[spec.name] = Outcome(bad == 0, json.dumps({"offending_rows": bad}), None)
     if gx_specs:
         columns = sorted({c for s in gx_specs for c in s.columns})
-        frame = con.execute(f"select {', '.join(columns)} from {gx_specs[0].table}").df()
-        gx, batch_definition = _gx_context()
-        suite = gx.ExpectationSuite(name=gx_specs[0].asset.replace("/", "__"))
-        for spec in gx_specs:
-            suite.add_expectation(getattr(gx.expectations, spec.gx)(**spec.kwargs))
-        result = batch_definition.get_batch(batch_parameters={"dataframe": frame}).validate(
-            suite, result_format="SUMMARY")
-        for spec, res in zip(gx_specs, result.results, strict=True):
-            r = res.result or {}
-            sample = r.get("partial_unexpected_list") or r.get("partial_unexpected_index_list")
-            outcomes[spec.name] = Outcome(
-                bool(res.success),
-                json.dumps({"unexpected_count": r.get("unexpected_count"), "element_count": r.get("element_count"),
-                            "unexpected_percent": r.get("unexpected_percent")}, default=str),
-                json.dumps(sample[:SAMPLE_SIZE], ensure_ascii=False, default=str) if sample else None)
+        table = con.execute(f"select {', '.join(columns)} from {gx_specs[0].table}").to_arrow_table()
+        results = _gx_validate(table, gx_specs, gx_specs[0].asset.replace("/", "__"))
+        outcomes.update({spec.name: outcome for spec, outcome in zip(gx_specs, results, strict=True)})
     return outcomes

@@ -11,7 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestration.checks import quality_checks
+from orchestration.checks.asset_checks import quality_checks
 from orchestration.checks.runner import run_suite, suites
 from orchestration.checks_log import CheckRecord, record_checks
 from orchestration.publish import PublicationRefused, publish
@@ -282,8 +282,8 @@ def test_gx_does_not_fingerprint_the_checked_frames():
 
     from great_expectations.execution_engine import pandas_execution_engine as engine
 
-    from orchestration.checks.runner import _gx_context
+    from orchestration.checks.runner import _gx_context_once
 
-    _gx_context()
+    _gx_context_once()
     assert engine.HASH_THRESHOLD == 0
     assert "HASH_THRESHOLD" in inspect.getsource(engine.PandasExecutionEngine.get_batch_data_and_markers)

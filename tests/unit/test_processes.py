@@ -1,0 +1,63 @@
+"""What the processes a run starts import, and the great-expectations process's failure handling.
+
+Worker processes are spawned: each imports the parent's main module again (the command line's,
+under ``python -m orchestration.cli``), then what its task needs. The registry's parse workers and
+the great-expectations process must not pay for Dagster or dbt, and the pipeline's own process must
+not pay for great-expectations, whose import would take turns with its work for the interpreter lock.
+"""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from orchestration.checks import runner
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = ("dagster", "dagster_dbt", "dbt", "great_expectations")
+
+
+def _imported_after(code: str) -> list[str]:
+    """The heavy packages loaded in a fresh interpreter after running ``code``."""
+    probe = f"{code}\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
+
+
+def test_what_a_spawned_worker_imports_loads_neither_dagster_nor_dbt_nor_gx():
+    assert _imported_after("import orchestration.cli, orchestration.checks.runner, ingestion.load") == []
+
+
+def test_gx_checks_run_in_their_own_process_and_still_refuse_a_violation(tmp_path):
+    code = f"""
+import duckdb
+from orchestration.checks.runner import run_suite, suites
+con = duckdb.connect({str(tmp_path / "w.duckdb")!r})
+con.execute("create schema raw; create table raw.power_bills as select '12A4' as account_no, 5.0 as kwh_total, 0.9 as power_factor")
+spec = next(s for s in suites()["raw/power_bills"] if s.name == "account_no_digits")
+outcome = run_suite(con, [spec])[spec.name]
+assert not outcome.passed and '"unexpected_count": 1' in outcome.observed, outcome
+assert outcome.sample == '["12A4"]', outcome.sample
+"""
+    assert _imported_after(code) == []
+
+
+@pytest.fixture
+def con(tmp_path):
+    c = duckdb.connect(str(tmp_path / "working.duckdb"))
+    c.execute("create schema raw; create table raw.power_bills as select '1234' as account_no")
+    yield c
+    c.close()
+
+
+def test_a_dead_gx_process_fails_the_check_clearly_and_the_next_check_starts_a_new_one(con):
+    spec = next(s for s in runner.suites()["raw/power_bills"] if s.name == "account_no_digits")
+    runner.start_gx_process()
+    for process in list(runner._gx_pool._processes.values()):
+        process.kill()
+        process.join()
+    with pytest.raises(RuntimeError, match="great-expectations process ended unexpectedly"):
+        runner.run_suite(con, [spec])
+    assert runner.run_suite(con, [spec])[spec.name].passed
