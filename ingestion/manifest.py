@@ -1,6 +1,7 @@
 """The file manifest: every file ever seen in the inbox, in delivery order, with its fate.
 
-``register_inbox`` hashes the inbox, records new (path, sha256) pairs in ``ops.file_manifest``
+``register_inbox`` hashes the inbox (each file once: ``ops.inbox_hashes`` remembers what it read,
+so a later run reads only new or changed files), records new (path, sha256) pairs in ``ops.file_manifest``
 in delivery order (first seen run, then modification time, then name), refuses files that are
 outside the known folders, of another extension or empty, and marks byte-identical copies as
 duplicates. Files it leaves ``pending`` are for the source loaders (``load.py``).
@@ -43,6 +44,10 @@ create table if not exists ops.rejected_rows (
 create table if not exists ops.parse_warnings (
     file_sha256 varchar, path varchar, sheet varchar, row_number integer, column_name varchar,
     raw_value varchar, warning_code varchar, message varchar
+);
+create table if not exists ops.inbox_hashes (
+    path varchar primary key, file_sha256 varchar not null, bytes bigint, mtime_ns bigint, ctime_ns bigint,
+    inode bigint, device bigint, hashed_at_ns bigint
 );
 create table if not exists ops.check_results (
     check_name varchar, asset varchar, passed boolean, severity varchar, observed_value varchar,
@@ -99,14 +104,48 @@ def classify(rel_path: str) -> tuple[str | None, str | None]:
     return kind, None
 
 
-def scan(inbox: Path) -> list[InboxFile]:
-    files = []
+Identity = tuple[int, int, int, int, int]  # size, mtime_ns, ctime_ns, inode, device
+
+
+def _identity(st) -> Identity:
+    return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
+
+
+def known_hashes(con: duckdb.DuckDBPyConnection | None) -> dict[str, tuple[Identity, str]]:
+    """path → (identity, sha256) of the inbox files hashed by earlier runs (``ops.inbox_hashes``)
+    that can be trusted: each was unchanged for ``RACY_SECONDS`` before it was hashed, so any
+    later write moved its change time. A file with the same identity now holds the same bytes."""
+    if con is None or not con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
+                                      "and schema_name = 'ops' and table_name = 'inbox_hashes'").fetchone()[0]:
+        return {}
+    rows = con.execute("select path, bytes, mtime_ns, ctime_ns, inode, device, file_sha256 from ops.inbox_hashes "
+                       "where ctime_ns < hashed_at_ns - ?", [int(RACY_SECONDS * 1e9)]).fetchall()
+    return {path: (tuple(identity), sha) for path, *identity, sha in rows}
+
+
+def scan(inbox: Path, known: dict[str, tuple[Identity, str]] | None = None) -> tuple[list[InboxFile], list[tuple]]:
+    """Every inbox file with its sha256, and the ``ops.inbox_hashes`` rows of the files it hashed.
+
+    A file whose identity (size, modification and change time, inode, device) is that of ``known``
+    is not read again: a monthly run reads the new files, not the whole history of the inbox. The
+    change time moves with any write, touch or copy over the file and cannot be set back (as git
+    decides which files to look at again)."""
+    known = known or {}
+    files, hashed = [], []
     for p in sorted(inbox.rglob("*")):
-        if p.is_file():
-            st = p.stat()
-            files.append(InboxFile(p.relative_to(inbox).as_posix(), sha256_of(p), st.st_size,
-                                   dt.datetime.fromtimestamp(st.st_mtime)))
-    return files
+        if not p.is_file():
+            continue
+        rel, st = p.relative_to(inbox).as_posix(), p.stat()
+        identity = _identity(st)
+        before = known.get(rel)
+        if before is not None and before[0] == identity:
+            sha = before[1]
+        else:
+            hashed_at_ns = time.time_ns()
+            sha = sha256_of(p)
+            hashed.append((rel, sha, *identity, hashed_at_ns))
+        files.append(InboxFile(rel, sha, st.st_size, dt.datetime.fromtimestamp(st.st_mtime)))
+    return files, hashed
 
 
 def inbox_changes(inbox: Path, known: dict[str, list]) -> tuple[list[str], dict[str, list]]:
@@ -139,9 +178,8 @@ def unregistered(con: duckdb.DuckDBPyConnection | None, inbox: Path) -> list[str
     if con is not None and con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
                                        "and table_name = 'file_manifest'").fetchone()[0]:
         known = set(con.execute("select path, file_sha256 from ops.file_manifest").fetchall())
-    files = sorted(p for p in inbox.rglob("*") if p.is_file())
-    return [p.relative_to(inbox).as_posix() for p in files
-            if (p.relative_to(inbox).as_posix(), sha256_of(p)) not in known]
+    files, _ = scan(inbox, known_hashes(con) if known else None)
+    return [f.path for f in files if (f.path, f.sha256) not in known]
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -157,7 +195,11 @@ def register_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, now: dt.datetime
         "select file_sha256, arg_min(path, delivery_seq) from ops.file_manifest "
         "where status <> 'rejected' group by 1").fetchall())
     seq = con.execute("select coalesce(max(delivery_seq), 0) from ops.file_manifest").fetchone()[0]
-    new = [f for f in scan(inbox) if (f.path, f.sha256) not in known]
+    files, hashed = scan(inbox, known_hashes(con))
+    if hashed:
+        con.executemany("insert or replace into ops.inbox_hashes (path, file_sha256, bytes, mtime_ns, ctime_ns, "
+                        "inode, device, hashed_at_ns) values (?, ?, ?, ?, ?, ?, ?, ?)", hashed)
+    new = [f for f in files if (f.path, f.sha256) not in known]
     new.sort(key=lambda f: (f.modified_at, Path(f.path).name, f.path))
     counts: dict[str, int] = {}
     rows = []

@@ -1,6 +1,7 @@
 """The manifest: delivery order, duplicates, refused files, idempotent re-registration."""
 import datetime as dt
 import os
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -111,6 +112,42 @@ def test_a_file_is_hashed_once_per_process_until_it_changes_even_with_its_old_si
     time.sleep(0.05)  # beyond the file system clock's tick
     _put(tmp_path, "power/202403.csv", b"a,b\n1,3\n", 100)   # same size, same mtime, new bytes
     assert manifest.sha256_of(path) == hashlib.sha256(b"a,b\n1,3\n").hexdigest() and len(reads) == 4
+
+
+def test_a_later_run_reads_only_the_files_no_run_has_hashed_yet(tmp_path, con, monkeypatch):
+    """``ops.inbox_hashes``: a monthly run reads its new files, not the inbox's whole history. A file
+    hashed while it was still being written is read again by the next run, and a file rewritten in
+    place (same size, modification time put back) is read again and is a change."""
+    import time
+
+    from ingestion import manifest
+    from ingestion.manifest import unregistered
+
+    reads = []
+    real_open = open
+    monkeypatch.setattr(manifest, "open", lambda path, mode: reads.append(Path(path).name) or real_open(path, mode),
+                        raising=False)
+    monkeypatch.setattr(manifest, "RACY_SECONDS", 0.2)
+
+    def in_a_new_process(step):  # each run is a process of its own: nothing hashed in memory
+        manifest._sha256.cache_clear()
+        reads.clear()
+        return step()
+
+    inbox = tmp_path / "inbox"
+    old = _put(inbox, "power/202401.csv", b"a,b\n1,2\n", 100)
+    time.sleep(0.3)
+    assert in_a_new_process(lambda: register_inbox(con, inbox)) == {"pending": 1} and reads == ["202401.csv"]
+    _put(inbox, "power/202402.csv", b"a,b\n1,3\n", 200)                 # hashed just after it was written
+    assert in_a_new_process(lambda: register_inbox(con, inbox)) == {"pending": 1} and reads == ["202402.csv"]
+    time.sleep(0.3)
+    assert in_a_new_process(lambda: register_inbox(con, inbox)) == {} and reads == ["202402.csv"]  # racy: again
+    assert in_a_new_process(lambda: register_inbox(con, inbox)) == {} and reads == []
+    assert in_a_new_process(lambda: unregistered(con, inbox)) == [] and reads == []
+    time.sleep(0.05)  # beyond the file system clock's tick
+    _put(inbox, "power/202401.csv", b"a,b\n9,9\n", 100)                 # same size, same mtime, new bytes
+    assert old.stat().st_size == 8 and old.stat().st_mtime == 100
+    assert in_a_new_process(lambda: unregistered(con, inbox)) == ["power/202401.csv"] and reads == ["202401.csv"]
 
 
 @pytest.mark.parametrize("kind", ["power", "registry", "dc_ledger"])
