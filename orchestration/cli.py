@@ -179,7 +179,7 @@ if __name__ == "__main__":
     os.chdir(Path(__file__).resolve().parents[1])  # the project root
     status = main()
     # The process ends here: spare the interpreter's last full garbage collection over everything a
-    # run loaded (Dagster's definitions, dbt's manifest, GX), ~2 s after every command. Every
+    # run loaded (Dagster's definitions, dbt's manifest), ~2 s after every command. Every
     # connection and file is closed by then; the objects are freed with the process.
     gc.freeze()
     sys.exit(status)
