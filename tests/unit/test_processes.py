@@ -44,20 +44,14 @@ assert outcome.sample == '["12A4"]', outcome.sample
     assert _imported_after(code) == []
 
 
-@pytest.fixture
-def con(tmp_path):
-    c = duckdb.connect(str(tmp_path / "working.duckdb"))
-    c.execute("create schema raw; create table raw.power_bills as select '1234' as account_no")
-    yield c
-    c.close()
-
-
-def test_a_dead_gx_process_fails_the_check_clearly_and_the_next_check_starts_a_new_one(con):
+def test_a_dead_gx_process_fails_the_check_clearly_and_the_next_check_starts_a_new_one(tmp_path):
     spec = next(s for s in runner.suites()["raw/power_bills"] if s.name == "account_no_digits")
     runner.start_gx_process()
     for process in list(runner._gx_pool._processes.values()):
         process.kill()
         process.join()
-    with pytest.raises(RuntimeError, match="great-expectations process ended unexpectedly"):
-        runner.run_suite(con, [spec])
-    assert runner.run_suite(con, [spec])[spec.name].passed
+    with duckdb.connect(str(tmp_path / "working.duckdb")) as con:
+        con.execute("create schema raw; create table raw.power_bills as select '1234' as account_no")
+        with pytest.raises(RuntimeError, match="great-expectations process ended unexpectedly"):
+            runner.run_suite(con, [spec])
+        assert runner.run_suite(con, [spec])[spec.name].passed
