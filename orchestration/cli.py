@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     os.chdir(Path(__file__).resolve().parents[1])  # the project root
     status = main()
+    from orchestration.checks.runner import stop_gx_process
+
+    stop_gx_process()  # not waiting for GX's start-up when there was nothing to check
     # The process ends here: spare the interpreter's last full garbage collection over everything a
     # run loaded (Dagster's definitions, dbt's manifest), ~2 s after every command. Every
     # connection and file is closed by then; the objects are freed with the process.

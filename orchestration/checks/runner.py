@@ -92,6 +92,23 @@ def start_gx_process() -> None:
             _gx_pool.submit(int)  # the pool starts its process on the first task
 
 
+def stop_gx_process() -> None:
+    """Stop the GX process now, even while it is still starting: the command line calls this as it
+    ends, which would otherwise wait for GX's start-up to finish (a run with nothing to check)."""
+    global _gx_pool
+    with _GX_LOCK:
+        pool, _gx_pool = _gx_pool, None
+    if pool is None:
+        return
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
+    if terminate is not None:
+        terminate()
+        return
+    for process in list(pool._processes.values()):  # before 3.14 the executor has no public way
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _gx_validate(table: pa.Table, checks: list[CheckSpec], suite_name: str) -> list[Outcome]:
     """Submit one suite's GX checks over these rows to the GX process; return their outcomes."""
     global _gx_pool
