@@ -12,7 +12,7 @@ import json
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +73,7 @@ def _describe(c: dict) -> str:
 
 _GX_LOCK = threading.Lock()
 _gx_pool: ProcessPoolExecutor | None = None
+_gx_started: Future | None = None  # done once the GX process has imported GX and built its context
 
 
 def start_gx_process() -> None:
@@ -84,12 +85,12 @@ def start_gx_process() -> None:
     turns with everything else for Python's interpreter lock. It is spawned (not forked, which is
     unsafe once threads run), so it imports only this module's dependencies, and it is reused for
     the rest of this process's life."""
-    global _gx_pool
+    global _gx_pool, _gx_started
     with _GX_LOCK:
         if _gx_pool is None:
             _gx_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                            initializer=_gx_context_once)
-            _gx_pool.submit(int)  # the pool starts its process on the first task
+            _gx_started = _gx_pool.submit(int)  # the pool starts its process on the first task
 
 
 def stop_gx_process() -> None:
@@ -99,6 +100,9 @@ def stop_gx_process() -> None:
     with _GX_LOCK:
         pool, _gx_pool = _gx_pool, None
     if pool is None:
+        return
+    if _gx_started is not None and _gx_started.done():
+        pool.shutdown(wait=True)  # idle: it ends at once
         return
     terminate = getattr(pool, "terminate_workers", None)  # Python 3.14+
     if terminate is not None:
