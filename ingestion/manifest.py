@@ -111,12 +111,16 @@ def _identity(st) -> Identity:
     return st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev
 
 
+def _has_ops_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
+                            "and table_name = ?", [name]).fetchone()[0])
+
+
 def known_hashes(con: duckdb.DuckDBPyConnection | None) -> dict[str, tuple[Identity, str]]:
     """path → (identity, sha256) of the inbox files hashed by earlier runs (``ops.inbox_hashes``)
     that can be trusted: each was unchanged for ``RACY_SECONDS`` before it was hashed, so any
     later write moved its change time. A file with the same identity now holds the same bytes."""
-    if con is None or not con.execute("select count(*) from duckdb_tables() where database_name = current_database() "
-                                      "and schema_name = 'ops' and table_name = 'inbox_hashes'").fetchone()[0]:
+    if con is None or not _has_ops_table(con, "inbox_hashes"):
         return {}
     rows = con.execute("select path, bytes, mtime_ns, ctime_ns, inode, device, file_sha256 from ops.inbox_hashes "
                        "where ctime_ns < hashed_at_ns - ?", [int(RACY_SECONDS * 1e9)]).fetchall()
@@ -175,8 +179,7 @@ def unregistered(con: duckdb.DuckDBPyConnection | None, inbox: Path) -> list[str
     """Inbox files (relative paths) whose path and content are not in ``ops.file_manifest`` yet:
     new files, and files changed since they were registered. ``con`` None: a new warehouse."""
     known: set[tuple[str, str]] = set()
-    if con is not None and con.execute("select count(*) from information_schema.tables where table_schema = 'ops' "
-                                       "and table_name = 'file_manifest'").fetchone()[0]:
+    if con is not None and _has_ops_table(con, "file_manifest"):
         known = set(con.execute("select path, file_sha256 from ops.file_manifest").fetchall())
     files, _ = scan(inbox, known_hashes(con) if known else None)
     return [f.path for f in files if (f.path, f.sha256) not in known]

@@ -21,9 +21,9 @@ HEAVY = ("dagster", "dagster_dbt", "dbt", "great_expectations")
 
 def _imported_after(code: str) -> list[str]:
     """The heavy packages loaded in a fresh interpreter after running ``code``."""
-    probe = f"{code}\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))"
+    probe = f"{code}\nimport json, sys\nprint(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
     done = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
-    return json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"'))
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_what_a_spawned_worker_imports_loads_neither_dagster_nor_dbt_nor_gx():

@@ -276,8 +276,9 @@ def test_dbt_check_history_keeps_each_tests_own_severity(tmp_path, con):
 
 
 def test_gx_does_not_fingerprint_the_checked_frames():
-    """run_suite turns off GX's fingerprint of each dataframe batch (unused, seconds at province
-    scale); the GX code that reads the threshold must still be there for that to apply."""
+    """The GX process's set-up (``_gx_context_once``, its initializer) turns off GX's fingerprint of
+    each dataframe batch (unused, seconds at province scale); the GX code that reads the threshold
+    must still be there for that to apply."""
     import inspect
 
     from great_expectations.execution_engine import pandas_execution_engine as engine
