@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 def _approx(a, b, rel=1e-6, abs_=1e-6):
     if a is None or b is None:
         return a is None and b is None
+    a, b = float(a), float(b)   # money comes back as Decimal
     return abs(a - b) <= max(abs_, rel * max(abs(a), abs(b)))
 
 
