@@ -462,3 +462,21 @@ def test_compute_capacity_parks_add_up_to_the_cluster_month(pipeline):
     assert not pipeline.query("select * from marts.mart_compute_capacity where park = '全区'")
     assert not pipeline.query("select * from marts.mart_compute_capacity where compute_ai_pflops is null "
                               "and ai_share is not null")
+
+def test_run_summary_names_warnings_and_ends_with_open_alerts(pipeline):
+    from orchestration.cli import summary
+
+    lines = summary(pipeline.published).splitlines()
+    counts = dict(pipeline.query("select severity, count(*) from marts.mart_alerts group by 1"))
+    high = pipeline.query("select alert_kind, entity_code from marts.mart_alerts where severity = 'high' "
+                          "order by since_month, alert_kind, entity_code")
+    start = next(i for i, line in enumerate(lines) if line.startswith("open alerts: "))
+    assert lines[start] == f"open alerts: {counts.get('high', 0)} high, {counts.get('medium', 0)} medium, " \
+                           f"{counts.get('low', 0)} low"
+    tail = lines[start + 1:]
+    assert [line.split(":")[0].strip() for line in tail if not line.strip().startswith("and ")] == \
+        [f"{kind} {code}" for kind, code in high[:5]]
+    assert (tail[-1] == f"  and {len(high) - 5} more") == (len(high) > 5)
+    # the warning-severity cross-source check is named (the sample's projects contradict their centers)
+    assert counts.get("medium") and any(line.startswith("warnings: ") and "project_stage_contradicts_center_status"
+                                        in line for line in lines)
