@@ -7,7 +7,7 @@ with center_months as (
         lag(investment_completed_cny) over (partition by center_code order by report_month) as previous_investment_cny,
         row_number() over (partition by center_code, {{ year_of('report_month') }} order by report_month) as month_rank,
         row_number() over (partition by center_code, {{ year_of('report_month') }} order by report_month desc) as recency_rank
-    from {{ ref('int_center_months') }}
+    from {{ ref('int_center_months') }} as int_center_months
 ),
 
 bill_years as (

@@ -7,7 +7,7 @@ center_months as (
     select
         int_center_months.*,
         {{ year_of('report_month') }} as year
-    from {{ ref('int_center_months') }}
+    from {{ ref('int_center_months') }} as int_center_months
 ),
 
 -- the center's latest report month in each year, and the row of that month

@@ -3,7 +3,7 @@ with stock as (
     select
         int_center_month_stock.*,
         coalesce(park, '{{ var("dcw_unknown_label") }}') as park_label
-    from {{ ref('int_center_month_stock') }}
+    from {{ ref('int_center_month_stock') }} as int_center_month_stock
 ),
 
 aggregated as (
