@@ -595,6 +595,27 @@ def test_alerts_are_the_ones_the_truth_calls_for(pipeline, sample):
     _, truth = sample
     got = set(pipeline.query("select alert_kind, entity_code, since_month from marts.mart_alerts"))
     assert got == _expected_alerts(truth)
-    kinds = {k for k, _, _ in got}
-    assert {"operation_overdue", "project_stalled", "project_center_conflict", "unclaimed_account",
-            "pue_above_target"} <= kinds
+    # the sample holds a case of every kind of the contract
+    assert {k for k, _, _ in got} == {"operation_overdue", "center_not_reporting", "column_went_empty",
+                                      "project_stalled", "center_idle", "project_center_conflict", "over_capacity",
+                                      "unclaimed_account", "pue_above_target"}
+
+
+def test_a_renamed_header_is_loud_and_extra_headers_are_not(pipeline, sample):
+    """The last ledger's 服务器台数 became 服务器台数XX: servers load NULL (an optional column does not block), the
+    file is named by column_went_empty and by the warning check; files with extra headers raise nothing."""
+    _, truth = sample
+    trap = truth.traps["renamed_header"]
+    assert pipeline.query("select column_name, header, non_null_rows, rows > 0 from audit.file_columns "
+                          "where path = ? and (column_name = 'servers' or resembles_column = 'servers') "
+                          "order by column_name nulls last", [trap["path"]]) == [
+        ("servers", None, 0, True), (None, trap["header"], None, True)]
+    extra = pipeline.query("select distinct header from audit.file_columns where column_name is null "
+                           "and resembles_column is null")
+    assert {"联系电话", "数据来源"} & {h for (h,) in extra}
+    assert pipeline.query("select entity_code from marts.mart_alerts where alert_kind = 'column_went_empty'") == [
+        (trap["path"],)]
+    run_id = pipeline.query("select run_id from audit.publication")[0][0]
+    warned = {name for (name,) in pipeline.query(
+        "select check_name from audit.check_results where run_id = ? and not passed and severity = 'WARN'", [run_id])}
+    assert {"column_drift_renamed_header", "project_stage_contradicts_center_status"} <= warned

@@ -328,6 +328,9 @@ def test_ledger_cells_match_truth(sample):
         lay = _layout(truth, r["path"], r["sheet"])
         cells = fs.row(r["path"], r["sheet"], r["row_number"])
         for key in LEDGER_NUMERIC:
+            if key not in lay["columns"]:  # the renamed header: the file holds no column the warehouse can read
+                assert (r["path"], key) == (truth.traps["renamed_header"]["path"], "servers") and r[key] is None
+                continue
             v = num(cells[lay["columns"][key]])
             v = None if v is None else v * lay["units"].get(key, 1)
             assert close(v, r[key]), (r["path"], r["row_number"], key, v, r[key])
