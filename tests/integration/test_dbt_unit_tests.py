@@ -16,7 +16,7 @@ import pytest
 pytestmark = pytest.mark.integration
 
 # the rules of the December 2026 contract, each with at least one unit test
-RULES = {"int_revenue_attribution", "int_center_month_stock", "mart_center_accounting", "mart_operator_year",
+RULES = {"int_revenue_attribution", "int_center_month_stock", "int_header_resemblances", "mart_center_accounting", "mart_operator_year",
          "mart_cluster_month", "mart_compute_capacity", "mart_center_plan", "mart_center_scorecard", "mart_alerts"}
 
 

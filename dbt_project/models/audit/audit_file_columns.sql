@@ -59,34 +59,9 @@ matched as (
        and counts.column_name = source_columns.column_name
 ),
 
--- headers and aliases compared without brackets (and the units in them) and spaces
-aliases as (
-    select
-        source_kind,
-        column_name,
-        {{ header_key('alias') }} as alias_key
-    from {{ ref('stg_ops__column_aliases') }}
-    where not is_required
-),
-
+-- unmatched headers that look like a renamed optional column (int_header_resemblances)
 resemblances as (
-    select
-        h.file_sha256,
-        h.path,
-        h.header,
-        min(aliases.column_name) as resembles_column
-    from {{ ref('stg_ops__file_headers') }} as h
-    inner join files
-        on files.file_sha256 = h.file_sha256
-       and files.path = h.path
-    inner join aliases
-        on aliases.source_kind = files.source_kind
-    where h.column_name is null
-      and {{ dbt.length(header_key('h.header')) }} > 0
-      and {{ dbt.length('aliases.alias_key') }} > 1
-      and ({{ dbt.position('aliases.alias_key', header_key('h.header')) }} > 0
-           or {{ dbt.position(header_key('h.header'), 'aliases.alias_key') }} > 0)
-    group by h.file_sha256, h.path, h.header
+    select file_sha256, path, header, resembles_column from {{ ref('int_header_resemblances') }}
 ),
 
 file_rows as (
