@@ -248,7 +248,7 @@ over_capacity as (
 
 -- unclaimed_account: current bills in the 12 months up to as_of_month of an account no center claims
 unclaimed as (
-    select b.account_no, min(b.month) as since_month, sum(b.kwh_total) as kwh
+    select b.account_no, min(b.month) as since_month, sum(b.kwh_total) as kwh, max(b.account_name) as account_name
     from {{ ref('fct_power_bill') }} as b
     cross join as_of
     where b.center_key is null
@@ -264,7 +264,7 @@ unclaimed_account as (
         since_month,
         cast(kwh as double) as metric_value,
         cast(null as double) as threshold,
-        cast(null as {{ dbt.type_string() }}) as status_text,
+        account_name as status_text,
         cast(null as {{ dbt.type_string() }}) as detail_text
     from unclaimed
 ),
@@ -304,6 +304,7 @@ named as (
         case alerts.entity_kind
             when 'center' then centers.center_name
             when 'project' then projects.project_name
+            when 'account' then alerts.status_text
             else null
         end as entity_name,
         case when alerts.alert_kind in ('operation_overdue', 'center_not_reporting')
