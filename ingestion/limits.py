@@ -13,6 +13,7 @@ workbooks with room to spare; each is overridable by an environment variable:
 | ``DCW_MAX_SHEET_CELLS`` | 20,000,000 | cells of one worksheet |
 | ``DCW_MAX_LINE_BYTES`` | 1 MiB | one line of a csv or jsonl file |
 | ``DCW_MAX_FIELD_BYTES`` | 128 KiB | one cell of a csv file |
+| ``DCW_MAX_COLUMNS`` | 1,000 | cells in one row of the first rows of a csv file |
 
 What does not belong here: reading the files (``spreadsheet.py``); the checks themselves live
 beside the readers they protect.
@@ -41,6 +42,7 @@ class Limits:
     sheet_cells: int = 20_000_000
     line_bytes: int = 1 * MIB
     field_bytes: int = 128 * KIB
+    columns: int = 1000
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -49,7 +51,8 @@ class Limits:
                    unpacked_bytes=_setting("DCW_MAX_UNPACKED_BYTES", d.unpacked_bytes),
                    sheet_cells=_setting("DCW_MAX_SHEET_CELLS", d.sheet_cells),
                    line_bytes=_setting("DCW_MAX_LINE_BYTES", d.line_bytes),
-                   field_bytes=_setting("DCW_MAX_FIELD_BYTES", d.field_bytes))
+                   field_bytes=_setting("DCW_MAX_FIELD_BYTES", d.field_bytes),
+                   columns=_setting("DCW_MAX_COLUMNS", d.columns))
 
 
 def size_text(n: int) -> str:

@@ -401,7 +401,9 @@ def unpublished(con: duckdb.DuckDBPyConnection | None) -> list[str]:
         "select distinct path from ops.file_manifest where published_run_id is null order by path").fetchall()]
 
 
-def mark_published(con: duckdb.DuckDBPyConnection, run_id: str, database: str | None = None) -> None:
+def mark_published(con: duckdb.DuckDBPyConnection, run_id: str) -> None:
     """Record ``run_id`` as the first publication of every manifest file that has none yet."""
-    table = f"{database}.ops.file_manifest" if database else "ops.file_manifest"
-    con.execute(f"update {table} set published_run_id = ? where published_run_id is null", [run_id])
+    if not _has_ops_table(con, "file_manifest"):
+        return
+    con.execute("alter table ops.file_manifest add column if not exists published_run_id varchar")
+    con.execute("update ops.file_manifest set published_run_id = ? where published_run_id is null", [run_id])

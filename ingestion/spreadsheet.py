@@ -132,7 +132,7 @@ def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted
             data = carry + chunk if carry else chunk
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
             body, carry = data[:cut], data[cut:]
-            if max_line and len(carry) > max_line:
+            if max_line and (len(carry) > max_line or not _lines_within(body, max_line)):
                 raise _line_too_long(max_line)
             if first and utf8 and body.startswith(codecs.BOM_UTF8):
                 body = body[len(codecs.BOM_UTF8):]
@@ -154,6 +154,19 @@ def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted
             first = first and not body  # the byte-order mark can only open the first line
             if not chunk:
                 return found
+
+
+def _lines_within(body: bytes, limit: int) -> bool:
+    """Whether every line of ``body`` (whole lines) is at most ``limit`` bytes long: each window of
+    ``limit`` bytes from a line start must hold a line break, found from its end (a few calls per
+    chunk, at C speed, instead of one per line)."""
+    start = 0
+    while len(body) - start > limit:
+        end = body.rfind(b"\n", start, start + limit + 1)
+        if end < 0:
+            return False
+        start = end + 1
+    return True
 
 
 def _line_too_long(limit: int) -> FileRefused:
@@ -209,6 +222,9 @@ def _csv_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
     except csv.Error:
         raise _field_too_long(limits.field_bytes) from None
     width = max((len(r) for r in first), default=1) + _SPARE_COLUMNS
+    if width > limits.columns:
+        raise FileRefused("too_many_columns", f"a row has more than {limits.columns:,} cells (DCW_MAX_COLUMNS): the "
+                          "file is not a table export of this source; re-export it, or raise the limit")
     columns = ", ".join(f"'c{j}': 'varchar'" for j in range(width))
     options = (f"columns={{{columns}}}, header=false, auto_detect=false, delim=',', quote='\"', escape='\"', "
                f"null_padding=true, strict_mode=false, max_line_size={limits.line_bytes}")

@@ -81,7 +81,7 @@ class WarehouseLock:
 
 # --- run leases ---------------------------------------------------------------------------------
 
-_HELD: dict[str, int] = {}
+_HELD: dict[str, tuple[int, Path]] = {}  # run id → (locked file descriptor, lease file) held by this process
 
 
 def take_lease(warehouse: Path, run_id: str) -> None:
@@ -96,7 +96,15 @@ def take_lease(warehouse: Path, run_id: str) -> None:
         return
     os.ftruncate(fd, 0)
     os.pwrite(fd, f"PID {os.getpid()}\n".encode(), 0)
-    _HELD[run_id] = fd
+    _HELD[run_id] = (fd, folder / run_id)
+
+
+def release_lease(run_id: str) -> None:
+    """Give up the lease of a run this process has finished (its file removed)."""
+    fd, path = _HELD.pop(run_id, (None, None))
+    if fd is not None:
+        path.unlink(missing_ok=True)
+        os.close(fd)
 
 
 def lease_state(warehouse: Path, run_id: str) -> str:

@@ -29,6 +29,7 @@ from orchestration.partitions import (
     last_month_key,
     plan_launches,
 )
+from orchestration.recovery import release_lease
 from orchestration.selection import monthly_selection
 
 MONTHLY_KINDS = ("power", "dc_ledger", "projects", "plans")  # their periods matter to the monthly run only
@@ -49,6 +50,7 @@ def execute(defs: dg.Definitions, launches: list[Launch], instance: dg.DagsterIn
                      if launch.job == MONTHLY_JOB else None)
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
                                         tags=launch.run_tags(), asset_selection=selection)
+        release_lease(result.run_id)  # taken by the Warehouse resource as the run started (recovery.py)
         results.append(result)
         if not result.success:
             break
