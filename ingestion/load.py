@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.column_maps import SourceMap, source_map
+from ingestion.file_columns import record_file_headers
 from ingestion.limits import Limits, size_text
 from ingestion.manifest import ensure_schema, forget_registration, pending, registered_state
 from ingestion.normalize import date_in_text, month_in_text, year_in_text
@@ -199,6 +200,7 @@ def write_result(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: 
             con.executemany("insert into ops.parse_warnings values (?, ?, ?, ?, ?, ?, ?, ?)", [
                 (sha, rel_path, w.sheet, w.row_number, w.column_name, w.raw_value, w.warning_code, w.message)
                 for w in p.warnings])
+        record_file_headers(con, kind, sha, rel_path, p.headers if result.status == "loaded" else [])
         loaded = p.n_records if result.status == "loaded" else 0
         con.execute(
             "update ops.file_manifest set status = ?, reason = ?, period = ?, rows_read = ?, rows_loaded = ?, "
@@ -319,5 +321,5 @@ def _parse_to_file(kind: str, path: Path, tmp: Path) -> tuple[FileResult, Path |
         with pa.OSFile(str(rows_file), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
             writer.write_table(rows)
     result.parsed = Parsed(rejections=parsed.rejections, warnings=parsed.warnings, rows_read=parsed.rows_read,
-                           rows_skipped=parsed.rows_skipped)
+                           rows_skipped=parsed.rows_skipped, headers=parsed.headers)
     return result, rows_file

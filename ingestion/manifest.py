@@ -55,6 +55,12 @@ create table if not exists ops.parse_warnings (
     file_sha256 varchar, path varchar, sheet varchar, row_number integer, column_name varchar,
     raw_value varchar, warning_code varchar, message varchar
 );
+create table if not exists ops.file_headers (
+    file_sha256 varchar, path varchar, sheet varchar, header varchar, column_name varchar
+);
+create table if not exists ops.column_aliases (
+    source_kind varchar, column_name varchar, alias varchar, required boolean
+);
 create table if not exists ops.inbox_hashes (
     path varchar primary key, file_sha256 varchar not null, bytes bigint, mtime_ns bigint, ctime_ns bigint,
     inode bigint, device bigint, hashed_at_ns bigint

@@ -74,6 +74,9 @@ class Parsed:
     warnings: list[Warning_] = field(default_factory=list)
     rows_read: int = 0
     rows_skipped: int = 0
+    # every header cell of the tables read: (sheet, header as written, canonical raw column or None when no
+    # alias matched); one entry per raw column a cell fills (ingestion/file_columns.py writes them)
+    headers: list[tuple[str | None, str, str | None]] = field(default_factory=list)
 
     @property
     def n_records(self) -> int:
@@ -603,6 +606,10 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
     for name in list(frame):  # column by column, each unfiltered column freed as soon as it is filtered
         frame[name] = frame[name].filter(mask)
     parsed.frames.append(pa.table(frame))
+    for c in table.cells:
+        if c.text and not c.ignored:
+            parsed.headers.extend((table.sheet, c.text, name) for name in (
+                _outputs(smap.columns[c.column]) if c.column else [None]))
     for c in table.unknown:
         parsed.warnings.append(Warning_(table.sheet, None, None, c.text, "unknown_column",
                                         f"column '{c.text}' is not in the {smap.source} column map: kept in "

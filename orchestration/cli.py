@@ -54,10 +54,31 @@ def summary(published: Path) -> str:
         statuses = con.execute("select status, count(*) from audit.file_manifest group by 1 order by 1").fetchall()
         lines.append(f"checks of this run: {passed} of {total} passed, {warned} warning(s) recorded "
                      "(non-blocking; see audit.check_results where not passed)")
+        warnings = [name for (name,) in con.execute(
+            "select distinct check_name from audit.check_results where run_id = ? and not passed "
+            "and severity = 'WARN' order by 1", [run_id]).fetchall()]
+        if warnings:
+            lines.append("warnings: " + ", ".join(warnings))
         lines.append("files: " + ", ".join(f"{n} {s}" for s, n in statuses))
+        lines.extend(alert_lines(con))
         return "\n".join(lines)
     finally:
         con.close()
+
+
+def alert_lines(con, shown: int = 5) -> list[str]:
+    """Open alerts by severity, then at most ``shown`` high ones (and how many more)."""
+    if not con.execute("select count(*) from information_schema.tables where table_schema = 'marts' "
+                       "and table_name = 'mart_alerts'").fetchone()[0]:
+        return []
+    counts = dict(con.execute("select severity, count(*) from marts.mart_alerts group by 1").fetchall())
+    lines = ["open alerts: " + ", ".join(f"{counts.get(s, 0)} {s}" for s in ("high", "medium", "low"))]
+    high = con.execute("select alert_kind, entity_code, detail from marts.mart_alerts where severity = 'high' "
+                       "order by since_month, alert_kind, entity_code").fetchall()
+    lines += [f"  {kind} {code}: {detail}" for kind, code, detail in high[:shown]]
+    if len(high) > shown:
+        lines.append(f"  and {len(high) - shown} more")
+    return lines
 
 
 def failed_checks(working: Path, run_id: str) -> list[str]:

@@ -29,7 +29,8 @@ from orchestration.partitions import MONTHLY_JOB
 
 MANIFEST = dg.AssetKey(["ops", "file_manifest"])
 # ops tables every load writes besides its raw table: dbt sources without a Dagster asset of their own
-WRITTEN_BY_EVERY_LOAD = (dg.AssetKey(["ops", "rejected_rows"]), dg.AssetKey(["ops", "parse_warnings"]))
+WRITTEN_BY_EVERY_LOAD = (dg.AssetKey(["ops", "rejected_rows"]), dg.AssetKey(["ops", "parse_warnings"]),
+                         dg.AssetKey(["ops", "file_headers"]), dg.AssetKey(["ops", "column_aliases"]))
 SOURCE_STAGING_PREFIX = "stg_raw__"  # a source's staging model: reads the manifest for its own files only
 
 

@@ -39,3 +39,8 @@
 {% macro canonical_firm_status(normalized_column) -%}
     case when {{ normalized_column }} = '在业' then '存续' else {{ normalized_column }} end
 {%- endmacro %}
+
+{#- A header compared with aliases: bracketed parts (units such as （万元）, (kWh)) and whitespace removed. -#}
+{% macro header_key(column) -%}
+    regexp_replace(regexp_replace({{ column }}, '[（(\[【][^）)\]】]*[）)\]】]', '', 'g'), '\s', '', 'g')
+{%- endmacro %}

@@ -28,7 +28,7 @@ from .textforms import (
 )
 from .truth import Collector
 from .variations import VARIATIONS  # noqa: F401  (documentation cross-reference)
-from .world import ARCH, UNREGISTERED_ECON_FIRM, UNREGISTERED_INVESTOR, World, econ_values, plan_targets
+from .world import ARCH, RENAMED_HEADER, UNREGISTERED_ECON_FIRM, UNREGISTERED_INVESTOR, World, econ_values, plan_targets
 
 BUREAU_AUTHOR = "贵安新区大数据发展管理局"
 
@@ -453,6 +453,14 @@ def write_ledger(w: World, col: Collector, out_dir: str, spec: FileSpec, t: int,
     xlsx = spec.fmt == "xlsx"
     v = spec.variations
     centers = [c for c in w.centers if c.status(t) is not None]
+    silent = w.centers[ARCH["silent"]]
+    if t >= w.cfg.n_months - 4 and silent in centers:  # silent for the last four months (center_not_reporting)
+        centers.remove(silent)
+        col.trap("center_silent", center=silent.code, since=w.cal.month(w.cfg.n_months - 4))
+    # the last ledger's servers header renamed: it matches no alias, the column loads empty (column_went_empty)
+    renamed = t == w.cfg.n_months - 1
+    if renamed:
+        col.trap("renamed_header", path=spec.relpath, column=RENAMED_HEADER[0], header=RENAMED_HEADER[1])
     if variant == "revised":
         missing = w.centers[ARCH["redelivery_missing"]]
         centers = [c for c in centers if c is not missing]
@@ -466,8 +474,12 @@ def write_ledger(w: World, col: Collector, out_dir: str, spec: FileSpec, t: int,
     dup_t = t == w.t("duplicate_in_file")
 
     def factory():
-        return Renderer(fields, v, xlsx, rng, group_mode="two_row_header" in v,
-                        extra_cols=1 if "extra_column" in v else 0, seq_col="row_number_column" in v)
+        r = Renderer(fields, v, xlsx, rng, group_mode="two_row_header" in v,
+                     extra_cols=1 if "extra_column" in v else 0, seq_col="row_number_column" in v)
+        if renamed:
+            key, header = RENAMED_HEADER
+            r.cols = [Col("extra:" + header, header) if c.key == key else c for c in r.cols]
+        return r
 
     def row_fn(c, r: Renderer, seq: int):
         vals = center_values(w, c, t)
@@ -487,6 +499,11 @@ def write_ledger(w: World, col: Collector, out_dir: str, spec: FileSpec, t: int,
         if with_period:
             vals["report_month"] = render_month(month, period_style, xlsx)
         cells, sums, rec = r.render(vals, seq)
+        if renamed:  # the values stay in the file under the renamed header; the warehouse cannot read them
+            key, header = RENAMED_HEADER
+            cells["extra:" + header] = cells.pop(key)
+            sums.pop(key, None)
+            rec[key] = None
         if c.index == ARCH["unparsed_date"] and t == w.t("unparsed_date") and rec.get("construction_start"):
             cells["construction_start"] = "2023年底"
             rec["construction_start"] = None

@@ -106,7 +106,16 @@ TRAPS: dict[str, str] = {
     ),
     "bill_arithmetic_error": "One current bill whose charges do not add up to its total: loaded, arithmetic_ok false.",
     "racks_in_use_gt_built": (
-        "One center-month row with racks_in_use > racks_built: loaded, flagged by a quality check."
+        "One center-month row with racks_in_use > racks_built: loaded, flagged by a quality check. It is the "
+        "center's latest row (the last month), so the over_capacity alert is open."
+    ),
+    "center_silent": (
+        "A center (in planning) absent from the last four ledger files: carried forward for three months, then "
+        "no more, and the center_not_reporting alert is open."
+    ),
+    "renamed_header": (
+        "The last ledger file's 服务器台数 header written as 服务器台数XX: it matches no alias, servers load NULL "
+        "(an optional column), and column_went_empty names the file."
     ),
     "duplicate_center_in_file": "A center_code twice in one ledger file: both copies refused (duplicate_key_in_file).",
     "missing_project_code": "A project row without 项目编号: refused (missing_key).",

@@ -240,9 +240,13 @@ ARCH = {  # named roles of archetype centers in the traps
     "redelivery_missing": 11, "duplicate_in_file": 4, "racks_gt_built": 3, "unparsed_date": 6,
     "overdue": 6, "it_energy_missing": 2, "operator_by_name": 2, "corrected_bill": 0,
     "arithmetic_error": 1, "same_file_correction": 3, "reissue_no_type": 0,
+    # alert cases (spec/marts.md mart_alerts): silent for the last 4 months; operating but idle (flat, < 0.6)
+    "silent": 9, "idle": 11,
 }
+IDLE_UTILIZATION = 0.5  # the idle archetype's ceiling of racks in use / racks built
+RENAMED_HEADER = ("servers", "服务器台数XX")  # the last ledger file's renamed header (the column goes empty)
 TRAP_T = {  # month offsets (relative to 2024-01 when the window ends 2025-06)
-    "redelivered_month": 4, "duplicate_in_file": 7, "racks_gt_built": 10, "unparsed_date": 1,
+    "redelivered_month": 4, "duplicate_in_file": 7, "racks_gt_built": 17, "unparsed_date": 1,
     "ledger_csv": 12, "projects_csv": 3, "missing_project_code": 6,
     "corrected_bill_month": 5, "corrected_bill_file": 7, "arithmetic_error": 9, "same_file_correction": 11,
     "reissue_no_type_month": 13, "reissue_no_type_file": 14, "duplicate_power_file": 3,
@@ -344,7 +348,8 @@ def _center_from_archetype(j, a, shift, cal, seed, cfg, code, name) -> Center:
         index=j, code=code, name=name, park=names.PARKS[park], model=model, operator=None,
         t_list=sh(tl), t_plan=sh(tp), t_build=sh(tb), t_op=sh(to), racks_designed=racks, rack_kw=kw,
         phase1=0.6 + 0.4 * hrand(seed, "phase", j), u0=0.25 + 0.1 * hrand(seed, "u0", j),
-        g=0.025 + 0.015 * hrand(seed, "g", j), umax=0.78 + 0.12 * hrand(seed, "umax", j),
+        g=0.025 + 0.015 * hrand(seed, "g", j),
+        umax=IDLE_UTILIZATION if j == ARCH["idle"] else 0.78 + 0.12 * hrand(seed, "umax", j),
         spr=9 + 5 * hrand(seed, "spr", j), gen_rate=0.012 + 0.01 * hrand(seed, "gen", j), ai_rate=ai,
         hpc_rate=hpc, lf=0.48 + 0.15 * hrand(seed, "lf", j), pue_base=1.2 + 0.18 * hrand(seed, "pueb", j),
         invest_wan=int(racks * (12 + 12 * hrand(seed, "cost", j))) // 100 * 100,

@@ -41,17 +41,20 @@ CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
 
 
 NO_WINDOW = {"DCW_MONTH_FROM": "", "DCW_MONTH_TO": ""}
+# dbt unit tests (unit_tests: in the models' yml) test SQL on hand-made rows: they run in `make test`
+# (tests/integration/test_dbt_unit_tests.py), not in a production build
+BUILD = ["build", "--exclude-resource-type", "unit_test"]
 
 
 def dbt_build_args(context: dg.AssetExecutionContext) -> tuple[list[str], dict[str, str], str]:
     """``dbt build`` (``--full-refresh`` for a full run), the environment giving it the monthly run's
     window (every month without one), and which months that replaces, in words."""
     if context.run.tags.get(FULL_REFRESH_TAG) == "true":
-        return ["build", "--full-refresh"], NO_WINDOW, "all (rebuilt from raw)"
+        return [*BUILD, "--full-refresh"], NO_WINDOW, "all (rebuilt from raw)"
     months = months_of_run(context.run.tags) if context.run.job_name == MONTHLY_JOB else None
     if months is None:
-        return ["build"], NO_WINDOW, "all"
-    return ["build"], dbt_month_window(*months), f"{months[0]} to {months[1]}"
+        return BUILD, NO_WINDOW, "all"
+    return BUILD, dbt_month_window(*months), f"{months[0]} to {months[1]}"
 
 
 @dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,

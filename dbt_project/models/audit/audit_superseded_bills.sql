@@ -9,7 +9,7 @@ select
     cast(old.billing_month as date) as month,
     cast(old.bill_type as {{ dbt.type_string() }}) as bill_type,
     cast(old.kwh_total as double) as kwh_total,
-    cast(old.total_cny as double) as total_cny,
+    cast(old.total_cny as {{ money_type() }}) as total_cny,
     cast(old.bill_rank as bigint) as bill_rank,
     cast(
         case when newer.file_sha256 = old.file_sha256 then 'corrected_in_same_file' else 'later_delivery' end
@@ -26,7 +26,7 @@ select
     cast(cur.file_sha256 as {{ dbt.type_string() }}) as current_file_sha256,
     cast(cur.row_number as integer) as current_row_number,
     cast(cur.kwh_total as double) as current_kwh_total,
-    cast(cur.total_cny as double) as current_total_cny
+    cast(cur.total_cny as {{ money_type() }}) as current_total_cny
 from bills as old
 inner join bills as newer
     on newer.account_no = old.account_no

@@ -20,7 +20,7 @@ select
     cast(a.last_billing_month as date) as last_billing_month,
     cast(coalesce(bills.current_bills, 0) as bigint) as current_bills,
     cast(bills.kwh_total as double) as kwh_total,
-    cast(bills.total_cny as double) as total_cny
+    cast(bills.total_cny as {{ money_type() }}) as total_cny
 from {{ ref('int_power_accounts') }} as a
 inner join bills
     on bills.account_no = a.account_no

@@ -1,4 +1,4 @@
--- 一中心一方案: one row per center per plan year, targets beside actuals at the center's latest report month of that year, attainment ratios, on_track and operation_overdue.
+-- 一中心一方案: one row per center per plan year, targets beside actuals at the center's latest report month of that year, attainment ratios, racks in use judged against the path from last year's level to the target (baseline_racks_in_use, expected_racks_in_use), on_track and operation_overdue.
 with plans as (
     select * from {{ ref('stg_raw__center_plans') }}
 ),
@@ -7,7 +7,7 @@ center_months as (
     select
         int_center_months.*,
         {{ year_of('report_month') }} as year
-    from {{ ref('int_center_months') }}
+    from {{ ref('int_center_months') }} as int_center_months
 ),
 
 -- the center's latest report month in each year, and the row of that month
@@ -22,6 +22,28 @@ year_latest as (
     where recency_rank = 1
 ),
 
+-- the center's latest accepted row before each plan year, and whether the warehouse holds any ledger data before it
+ledger_start as (
+    select min(report_month) as first_ledger_month from center_months
+),
+
+baselines as (
+    select center_code, plan_year, racks_in_use as baseline_racks_in_use
+    from (
+        select
+            plans.center_code,
+            plans.plan_year,
+            cm.racks_in_use,
+            row_number() over (partition by plans.center_code, plans.plan_year order by cm.report_month desc)
+                as recency_rank
+        from plans
+        inner join center_months as cm
+            on cm.center_code = plans.center_code
+           and cm.year < plans.plan_year
+    ) as ranked
+    where recency_rank = 1
+),
+
 plan_actuals as (
     select
         plans.*,
@@ -32,8 +54,16 @@ plan_actuals as (
         cur.compute_total_pflops as actual_compute_pflops,
         cur.investment_completed_cny as investment_completed_at_as_of_cny,
         prev.report_month as previous_year_last_month,
-        prev.investment_completed_cny as investment_completed_previous_year_cny
+        prev.investment_completed_cny as investment_completed_previous_year_cny,
+        case
+            when baselines.center_code is not null then baselines.baseline_racks_in_use
+            -- no row of this center before the plan year, but the warehouse holds earlier ledger data: a new center
+            when ledger_start.first_ledger_month < {{ year_start('plans.plan_year') }} then 0
+        end as baseline_racks_in_use
     from plans
+    cross join ledger_start
+    left join baselines
+        on baselines.center_code = plans.center_code and baselines.plan_year = plans.plan_year
     left join year_latest as cur
         on cur.center_code = plans.center_code and cur.year = plans.plan_year
     left join year_latest as prev
@@ -71,6 +101,13 @@ measured as (
 attained as (
     select
         measured.*,
+        -- the path from last year's level to the target: where racks in use should be at as_of_month
+        case
+            when target_racks_in_use is null or baseline_racks_in_use is null or expected_fraction is null then null
+            when target_racks_in_use > baseline_racks_in_use
+                then baseline_racks_in_use + (target_racks_in_use - baseline_racks_in_use) * expected_fraction
+            else target_racks_in_use
+        end as expected_racks_in_use,
         {{ safe_divide('actual_racks_in_use', 'target_racks_in_use') }} as attainment_racks,
         {{ safe_divide('actual_rack_utilization', 'target_rack_utilization') }} as attainment_utilization,
         {{ safe_divide('actual_compute_pflops', 'target_compute_pflops') }} as attainment_compute,
@@ -84,11 +121,11 @@ judged as (
         attained.*,
         case
             -- any comparable judged measure failing -> FALSE
-            when attainment_racks < expected_fraction
+            when actual_racks_in_use < expected_racks_in_use
               or attainment_investment < expected_fraction
               or actual_pue > target_pue then false
             -- at least one of the three comparable, none failing -> TRUE
-            when (attainment_racks is not null and expected_fraction is not null)
+            when (actual_racks_in_use is not null and expected_racks_in_use is not null)
               or (attainment_investment is not null and expected_fraction is not null)
               or (actual_pue is not null and target_pue is not null) then true
             -- nothing comparable -> NULL
@@ -118,11 +155,11 @@ select
     cast(pue_months as bigint) as pue_months,
     cast(target_compute_pflops as double) as target_compute_pflops,
     cast(actual_compute_pflops as double) as actual_compute_pflops,
-    cast(target_investment_cny as double) as target_investment_cny,
-    cast(actual_investment_cny as double) as actual_investment_cny,
-    cast(investment_completed_at_as_of_cny as double) as investment_completed_at_as_of_cny,
+    cast(target_investment_cny as {{ money_type() }}) as target_investment_cny,
+    cast(actual_investment_cny as {{ money_type() }}) as actual_investment_cny,
+    cast(investment_completed_at_as_of_cny as {{ money_type() }}) as investment_completed_at_as_of_cny,
     cast(previous_year_last_month as date) as previous_year_last_month,
-    cast(investment_completed_previous_year_cny as double) as investment_completed_previous_year_cny,
+    cast(investment_completed_previous_year_cny as {{ money_type() }}) as investment_completed_previous_year_cny,
     cast(target_operation_date as date) as target_operation_date,
     cast(attainment_racks as double) as attainment_racks,
     cast(attainment_utilization as double) as attainment_utilization,
@@ -130,6 +167,8 @@ select
     cast(attainment_investment as double) as attainment_investment,
     cast(attainment_pue as double) as attainment_pue,
     cast(expected_fraction as double) as expected_fraction,
+    cast(baseline_racks_in_use as bigint) as baseline_racks_in_use,
+    cast(expected_racks_in_use as double) as expected_racks_in_use,
     cast(on_track as boolean) as on_track,
     cast(operation_overdue as boolean) as operation_overdue,
     cast(responsible_unit as {{ dbt.type_string() }}) as responsible_unit,

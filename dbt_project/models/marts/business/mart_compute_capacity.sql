@@ -1,38 +1,27 @@
--- 算力规模、算力结构: one row per report month per park, plus a cluster-wide row (park = 全区), with racks, utilisation, compute by type and the AI share.
-with center_months as (
+-- 算力规模、算力结构: one row per month per park with racks, utilisation, compute by type and the AI share of the centers expected that month; a center without an accepted row in the month counts with its latest row of the 3 months before (carry-forward, counted in centers_carried_forward). The whole cluster is mart_cluster_month.
+with stock as (
     select
-        month,
-        coalesce(park, '{{ var("dcw_unknown_label") }}') as park,
-        center_code,
-        racks_built,
-        racks_in_use,
-        compute_general_pflops,
-        compute_ai_pflops,
-        compute_hpc_pflops
-    from {{ ref('fct_center_month') }}
-),
-
-scoped as (
-    select center_months.*, park as scope_park from center_months
-    union all
-    select center_months.*, '全区' as scope_park from center_months
+        int_center_month_stock.*,
+        coalesce(park, '{{ var("dcw_unknown_label") }}') as park_label
+    from {{ ref('int_center_month_stock') }} as int_center_month_stock
 ),
 
 aggregated as (
     select
         month,
-        scope_park as park,
-        count(*) as centers_reporting,
+        park_label as park,
+        sum(case when is_carried_forward then 0 else 1 end) as centers_reporting,
+        sum(case when is_carried_forward then 1 else 0 end) as centers_carried_forward,
         sum(racks_built) as racks_built,
         sum(racks_in_use) as racks_in_use,
-        -- utilisation over the centers that report both racks built and in use
+        -- utilisation over the centers that give both racks built and in use
         sum(case when racks_built is not null and racks_in_use is not null then racks_in_use end) as util_in_use,
         sum(case when racks_built is not null and racks_in_use is not null then racks_built end) as util_built,
         sum(compute_general_pflops) as compute_general_pflops,
         sum(compute_ai_pflops) as compute_ai_pflops,
         sum(compute_hpc_pflops) as compute_hpc_pflops
-    from scoped
-    group by month, scope_park
+    from stock
+    group by month, park_label
 ),
 
 totals as (
@@ -48,8 +37,8 @@ totals as (
 select
     cast(month as date) as month,
     cast(park as {{ dbt.type_string() }}) as park,
-    cast(park = '全区' as boolean) as is_cluster_total,
     cast(centers_reporting as bigint) as centers_reporting,
+    cast(centers_carried_forward as bigint) as centers_carried_forward,
     cast(racks_built as bigint) as racks_built,
     cast(racks_in_use as bigint) as racks_in_use,
     cast({{ safe_divide('util_in_use', 'util_built') }} as double) as rack_utilization,
@@ -57,5 +46,6 @@ select
     cast(compute_ai_pflops as double) as compute_ai_pflops,
     cast(compute_hpc_pflops as double) as compute_hpc_pflops,
     cast(compute_total_pflops as double) as compute_total_pflops,
-    cast({{ safe_divide('coalesce(compute_ai_pflops, 0)', 'compute_total_pflops') }} as double) as ai_share
+    -- NULL when AI compute is unknown (never 0 for unknown) or the total is 0
+    cast({{ safe_divide('compute_ai_pflops', 'compute_total_pflops') }} as double) as ai_share
 from totals

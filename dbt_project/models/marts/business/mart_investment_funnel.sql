@@ -22,7 +22,7 @@ select
     cast(count(distinct case when stage = '签约' then project_code end) as bigint) as projects_signed,
     cast(count(distinct case when stage = '开工' then project_code end) as bigint) as projects_started,
     cast(count(distinct case when stage = '投产' then project_code end) as bigint) as projects_in_production,
-    cast(sum(investment_planned_cny) as double) as investment_planned_cny,
-    cast(sum(investment_completed_ytd_cny) as double) as investment_completed_ytd_cny
+    cast(sum(investment_planned_cny) as {{ money_type() }}) as investment_planned_cny,
+    cast(sum(investment_completed_ytd_cny) as {{ money_type() }}) as investment_completed_ytd_cny
 from project_months
 group by month, industry, promotion_subject, promotion_method

@@ -19,7 +19,7 @@ select
     cast(legal_rep_masked as {{ dbt.type_string() }}) as legal_rep_masked,
     cast(registered_capital_amount as double) as registered_capital_amount,
     cast(registered_capital_currency as {{ dbt.type_string() }}) as registered_capital_currency,
-    cast(registered_capital_cny as double) as registered_capital_cny,
+    cast(registered_capital_cny as {{ money_type() }}) as registered_capital_cny,
     cast(established as date) as established,
     cast(firm_type as {{ dbt.type_string() }}) as firm_type,
     cast(address as {{ dbt.type_string() }}) as address,

@@ -38,7 +38,7 @@ select
     cast(latest.signed_date as date) as signed_date,
     cast(latest.start_date as date) as start_date,
     cast(latest.production_date as date) as production_date,
-    cast(latest.investment_planned_cny as double) as investment_planned_cny,
+    cast(latest.investment_planned_cny as {{ money_type() }}) as investment_planned_cny,
     cast(latest.first_month as date) as first_month,
     cast(latest.report_month as date) as latest_month,
     cast(latest.file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,

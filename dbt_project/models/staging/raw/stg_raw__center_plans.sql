@@ -17,7 +17,7 @@ select
     cast(plans.target_rack_utilization as double) as target_rack_utilization,
     cast(plans.target_pue as double) as target_pue,
     cast(plans.target_compute_pflops as double) as target_compute_pflops,
-    cast(plans.target_investment_cny as double) as target_investment_cny,
+    {{ money('plans.target_investment_cny') }} as target_investment_cny,
     cast(plans.target_operation_date as date) as target_operation_date,
     cast(plans.responsible_unit as {{ dbt.type_string() }}) as responsible_unit,
     cast(plans.measures as {{ dbt.type_string() }}) as measures,

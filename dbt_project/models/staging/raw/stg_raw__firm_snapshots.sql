@@ -22,7 +22,7 @@ select
     cast(registry.legal_rep as {{ dbt.type_string() }}) as legal_rep,
     cast(registry.registered_capital_amount as double) as registered_capital_amount,
     cast(upper(registry.registered_capital_currency) as {{ dbt.type_string() }}) as registered_capital_currency,
-    cast(registry.registered_capital_cny as double) as registered_capital_cny,
+    {{ money('registry.registered_capital_cny') }} as registered_capital_cny,
     cast(registry.established as date) as established,
     cast(registry.status as {{ dbt.type_string() }}) as status,
     cast(registry.firm_type as {{ dbt.type_string() }}) as firm_type,

@@ -1,0 +1,34 @@
+"""Which header cell of a loaded file matched which canonical column, for ``audit.file_columns``.
+
+``record_file_headers`` runs inside the file's load transaction (``load.write_result``): it writes
+the file's header cells to ``ops.file_headers`` (the header as written; the raw column it fills,
+NULL when it matched no alias) and the aliases of the source's column map to
+``ops.column_aliases``, so that dbt can say, in SQL, which columns a file left empty and whether
+an unmatched header looks like a renamed one (the ``column_went_empty`` alert). The tables' DDL is
+in ``manifest.MANIFEST_DDL``.
+"""
+from __future__ import annotations
+
+import duckdb
+
+from ingestion.column_maps import source_map
+
+
+def alias_rows(kind: str) -> list[tuple[str, str, str, bool]]:
+    """(source kind, raw column, alias, required) for every alias of the source's column map."""
+    from ingestion.rows import _outputs  # the raw columns a map entry fills
+
+    smap = source_map(kind)
+    return [(kind, name, alias, col.required)
+            for col in smap.columns.values() for name in _outputs(col) for alias in col.aliases]
+
+
+def record_file_headers(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: str,
+                        headers: list[tuple[str | None, str, str | None]]) -> None:
+    """Replace the file's rows of ``ops.file_headers`` and the source's rows of ``ops.column_aliases``."""
+    con.execute("delete from ops.file_headers where file_sha256 = ? and path = ?", [sha, rel_path])
+    if headers:
+        con.executemany("insert into ops.file_headers values (?, ?, ?, ?, ?)",
+                        [(sha, rel_path, sheet, header, column) for sheet, header, column in headers])
+    con.execute("delete from ops.column_aliases where source_kind = ?", [kind])
+    con.executemany("insert into ops.column_aliases values (?, ?, ?, ?)", alias_rows(kind))
