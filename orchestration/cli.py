@@ -96,6 +96,11 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
     from orchestration.resources import inbox_from_env, warehouse_from_env
 
     ensure_dagster_home()
+    from orchestration.publish_outputs import catch_up
+
+    behind = catch_up(warehouse_from_env())  # outputs a previous run missed (PostgreSQL blocked, a death)
+    if behind:
+        print(behind, file=sys.stderr)
     from orchestration.dbt_project import parse_in_background
 
     parse_in_background()  # a new working file: dbt's parse overlaps the ingestion
@@ -120,7 +125,7 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
             return 2
         if not results:
             print("nothing to do: every inbox file is already in the manifest")
-            return 0
+            return 1 if behind else 0
     elif months is None:
         results = run_inbox(defs, inbox_from_env(), instance, run_config)
     else:
