@@ -16,7 +16,9 @@ How a publication lands (see the README, "BI tools over PostgreSQL"):
    schemas only, which the next publication drops: ``marts`` and ``audit`` are not touched.
 3. Swap, in one transaction: the old schemas are dropped, the staging ones renamed, the reader's
    grants given. Before it, the swap waits for sessions whose snapshot predates the load (they
-   would otherwise find the new tables and read them with an old snapshot); it then locks the old
+   would otherwise find the new tables and read them with an old snapshot; without ``pg_read_all_stats``
+   the pipeline's role cannot see when another role's transaction started, and waits for every
+   session holding a snapshot); it then locks the old
    tables (ACCESS EXCLUSIVE, which waits for every open transaction that read them) with a short
    ``lock_timeout`` per attempt, retrying until the publication's lock timeout is spent. A waiting
    attempt queues new readers behind it, hence short attempts. When the time is spent it raises
@@ -236,8 +238,8 @@ def _swap(pg, deadline: float, loaded_at: dt.datetime, reader: str, lock_timeout
     while True:  # sessions whose snapshot predates the load: they would read the new tables with it
         stale = _sessions(pg, """
             select pid from pg_stat_activity
-            where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'
-              and backend_xmin is not null and xact_start < %s""", [loaded_at])
+            where datname = current_database() and pid <> pg_backend_pid() and usename is not null
+              and backend_xmin is not null and (xact_start < %s or xact_start is null)""", [loaded_at])
         if not stale:
             break
         if time.monotonic() >= deadline:
@@ -284,7 +286,8 @@ def _sessions(pg, pids_sql: str, params: list | None = None) -> list[tuple]:
 
 def _describe(sessions: list[tuple]) -> str:
     return "; ".join(f"pid {pid}, user {user}, state {state}, in transaction since "
-                     f"{since.isoformat(timespec='seconds') if since else 'unknown'}"
+                     f"{since.isoformat(timespec='seconds')}" if state else
+                     f"pid {pid}, user {user}, state and start hidden (grant pg_read_all_stats to the pipeline's role)"
                      for pid, user, state, since in sessions) or "no session found"
 
 
