@@ -19,6 +19,7 @@ import pytest
 
 from orchestration.publish_outputs import bring_up_to_date
 from orchestration.publish_postgres import PostgresBusy, pg_type, postgres_run_id, publish_to_postgres
+from tests import postgres_server
 from tests.publication_files import duckdb_checksums, make_published, postgres_checksums
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -203,3 +204,11 @@ def test_a_publication_killed_while_loading_leaves_the_previous_one_intact(tmp_p
     publish(new, url, reader)  # the next publication drops the dead one's staging schemas and lands
     big = ("marts.fct_big",)   # counted only: hashing a million rows twice would double the test's time
     assert postgres_checksums(url, big) == duckdb_checksums(new, big)
+
+
+def test_missing_postgres_binaries_fail_naming_the_package(monkeypatch):
+    monkeypatch.setattr(postgres_server.glob, "glob", lambda pattern: [])
+    with pytest.raises(RuntimeError) as missing:
+        postgres_server.start()
+    assert "install the Debian package `postgresql`" in str(missing.value)
+    assert "\n" not in str(missing.value)
