@@ -133,6 +133,13 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
     published = warehouse_from_env() / "published.duckdb"
     failed = next((r for r in results if not r.success), None)
     if failed is not None:
+        from orchestration.publish_postgres import published_run_id
+
+        if published_run_id(published) == failed.run_id:  # the file was published, an output after it failed
+            print(f"\nRUN FAILED ({failed.job_def.name}) after publishing {published}:", file=sys.stderr)
+            print("\n".join(f"- step {e.step_key}: {e.step_failure_data.error.message.strip()}"
+                            for e in failed.all_events if e.is_step_failure), file=sys.stderr)
+            return 1
         print(f"\nRUN FAILED ({failed.job_def.name}): nothing new was published.", file=sys.stderr)
         for event in failed.all_events:
             if event.is_step_failure:

@@ -2,9 +2,10 @@
 
 One run of the sample inbox with PostgreSQL configured (the session's server, a fresh database):
 PostgreSQL then holds what the published file holds, table by table, and the README's queries give
-the same answers over the reader role. The command line's catch-up is run as a real process:
-``update`` with nothing new to load publishes to a PostgreSQL that lacks the publication, and ends
-with the blocking sessions named when a reader holds the swap.
+the same answers over the reader role. Then the command line, as a real process, while a reader
+holds the swap: a backfill publishes the file and Parquet and fails naming the reader; ``update``
+with nothing new to load fails the same way; once the reader is gone, ``update`` publishes to
+PostgreSQL what the file holds.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from orchestration.publish_parquet import current_run_id
 from orchestration.publish_postgres import postgres_run_id, publish_to_postgres
 from tests.integration.conftest import run_pipeline
 from tests.publication_files import checksum, duckdb_checksums, make_published, postgres_checksums, tables
@@ -93,28 +95,39 @@ def test_the_readme_queries_give_the_same_answers_over_postgres(postgres_run):
             assert normalised(pg.execute(sql).fetchall()) == normalised(run.query(sql)), sql
 
 
-def cli(command: str, warehouse: Path, inbox: Path, url: str, reader: str) -> subprocess.CompletedProcess:
+def cli(*args: str, warehouse: Path, inbox: Path, url: str, reader: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "DCW_INBOX": str(inbox), "DCW_WAREHOUSE": str(warehouse), "DCW_POSTGRES_URL": url,
            "DCW_POSTGRES_READER": reader, "DCW_POSTGRES_LOCK_TIMEOUT": "1"}
     env.pop("DAGSTER_HOME", None)
-    return subprocess.run([sys.executable, "-m", "orchestration.cli", command], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
 
 
-def test_an_update_with_nothing_new_publishes_what_postgres_lacks(postgres_run, postgres, tmp_path):
+def test_a_reader_holding_the_swap_fails_the_run_and_the_next_update_publishes(postgres_run, postgres, tmp_path):
+    """Last in this module: the backfill publishes a new file in the fixture's warehouse."""
     run, _, _, reader = postgres_run
     url, database = postgres.new_database()    # a database holding an older publication
     make_published(tmp_path / "older.duckdb", "run-older", 1)
     publish_to_postgres(tmp_path / "older.duckdb", url, reader=reader)
+    where = {"warehouse": run.warehouse, "inbox": run.inbox, "url": url, "reader": reader}
     with psycopg.connect(postgres.url(reader, "reader-secret", database)) as pg:   # a BI reader holds the swap
         pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         assert pg.execute("select run_id from audit.publication").fetchone()[0] == "run-older"
-        blocked = cli("update", run.warehouse, run.inbox, url, reader)
-        assert blocked.returncode == 1, blocked.stdout + blocked.stderr
-        assert "nothing to do" in blocked.stdout
-        assert f"pid {pg.info.backend_pid}, user {reader}, state idle in transaction" in blocked.stderr
-        assert postgres_run_id(url) == "run-older"
-    done = cli("update", run.warehouse, run.inbox, url, reader)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "caught up with publication" in done.stdout
+        holder = f"pid {pg.info.backend_pid}, user {reader}, state idle in transaction, in transaction since"
+        before = run.query("select run_id from audit.publication")[0][0]
+        backfill = cli("backfill", "--from", "2025-06", **where)
+        assert backfill.returncode == 1, backfill.stdout + backfill.stderr
+        assert f"RUN FAILED (monthly) after publishing {run.published}" in backfill.stderr
+        assert holder in backfill.stderr and "previous PostgreSQL publication is intact" in backfill.stderr
+        backfilled = run.query("select run_id from audit.publication")[0][0]
+        assert backfilled != before                       # the file is the backfill's publication,
+        assert current_run_id(run.warehouse) == backfilled  # and so is Parquet,
+        assert postgres_run_id(url) == "run-older"          # not PostgreSQL
+        update = cli("update", **where)        # nothing new to load, still held
+        assert update.returncode == 1, update.stdout + update.stderr
+        assert "nothing to do" in update.stdout and holder in update.stderr
+        assert pg.execute("select run_id from audit.publication").fetchone()[0] == "run-older"
+    update = cli("update", **where)            # the reader is gone
+    assert update.returncode == 0, update.stdout + update.stderr
+    assert f"caught up with publication {backfilled[:8]}" in update.stdout
     assert postgres_checksums(url) == duckdb_checksums(run.published)
