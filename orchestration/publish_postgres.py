@@ -40,6 +40,7 @@ STAGING = {schema: f"{schema}_staging" for schema in SCHEMAS}
 ADVISORY_KEY = 0x64637770  # one publisher per database ("dcwp")
 ATTEMPT_SECONDS = 2.0      # the lock_timeout of one swap attempt (new readers queue behind a waiting attempt)
 POLL_SECONDS = 0.2
+CONNECT_TIMEOUT = 15       # seconds: an unreachable server fails the publication rather than hanging it
 
 
 class PostgresBusy(Exception):
@@ -105,7 +106,7 @@ def postgres_run_id(url: str) -> str | None:
     """The run id of the publication in PostgreSQL; None when there is none."""
     import psycopg
 
-    with psycopg.connect(url, autocommit=True) as pg:
+    with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as pg:
         exists = pg.execute("select to_regclass('audit.publication') is not null").fetchone()[0]
         if not exists:
             return None
@@ -142,7 +143,7 @@ def publish_to_postgres(published_db: Path, url: str, *, lock_timeout: float = 6
     con = duckdb.connect(str(published_db), read_only=True)
     try:
         tables = read_tables(con)
-        with psycopg.connect(url, autocommit=True) as pg:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as pg:
             _one_publisher(pg, deadline)
             _ensure_reader(pg, reader, reader_password)
             counts = _load_staging(con, pg, tables)

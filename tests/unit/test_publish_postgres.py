@@ -17,7 +17,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestration.publish_outputs import bring_up_to_date
+from orchestration.publish_outputs import OutputsBehind, bring_up_to_date
+from orchestration.publish_parquet import current_run_id
 from orchestration.publish_postgres import PostgresBusy, pg_type, postgres_run_id, publish_to_postgres
 from tests import postgres_server
 from tests.publication_files import duckdb_checksums, make_published, postgres_checksums
@@ -212,3 +213,17 @@ def test_missing_postgres_binaries_fail_naming_the_package(monkeypatch):
         postgres_server.start()
     assert "install the Debian package `postgresql`" in str(missing.value)
     assert "\n" not in str(missing.value)
+
+
+def test_an_unreachable_server_leaves_parquet_done_and_says_so_without_the_password(tmp_path, monkeypatch):
+    warehouse = tmp_path / "warehouse"
+    warehouse.mkdir()
+    published = make_published(warehouse / "published.duckdb", "run-1", 1)
+    port = postgres_server.free_port()   # nothing listens there
+    monkeypatch.setenv("DCW_POSTGRES_URL", f"postgresql://dcw_pipeline:s3cret@127.0.0.1:{port}/dcw")
+    with pytest.raises(OutputsBehind) as behind:
+        bring_up_to_date(published, warehouse)
+    message = str(behind.value)
+    assert f"PostgreSQL not updated (postgresql://dcw_pipeline:***@127.0.0.1:{port}/dcw)" in message
+    assert "s3cret" not in message and "next run (or update) publishes this one" in message
+    assert current_run_id(warehouse) == "run-1"
