@@ -21,7 +21,8 @@ How a publication lands (see the README, "BI tools over PostgreSQL"):
    session holding a snapshot); it then locks the old
    tables (ACCESS EXCLUSIVE, which waits for every open transaction that read them) with a short
    ``lock_timeout`` per attempt, retrying until the publication's lock timeout is spent. A waiting
-   attempt queues new readers behind it, hence short attempts. When the time is spent it raises
+   attempt queues new readers behind it, and must give up before a deadlock with a reader could be
+   broken by aborting the reader, hence short attempts. When the time is spent it raises
    ``PostgresBusy`` naming the blocking sessions; the previous publication stays as it was.
 """
 from __future__ import annotations
@@ -38,7 +39,8 @@ import duckdb
 SCHEMAS = ("marts", "audit")
 STAGING = {schema: f"{schema}_staging" for schema in SCHEMAS}
 ADVISORY_KEY = 0x64637770  # one publisher per database ("dcwp")
-ATTEMPT_SECONDS = 2.0      # the lock_timeout of one swap attempt (new readers queue behind a waiting attempt)
+ATTEMPT_SECONDS = 0.5      # the lock_timeout of one swap attempt at most: new readers queue behind a waiting
+                           # attempt, and it must give up before deadlock_timeout (see _swap)
 POLL_SECONDS = 0.2
 CONNECT_TIMEOUT = 15       # seconds: an unreachable server fails the publication rather than hanging it
 
@@ -246,15 +248,20 @@ def _swap(pg, deadline: float, loaded_at: dt.datetime, reader: str, lock_timeout
         if time.monotonic() >= deadline:
             raise _busy(stale, lock_timeout)
         time.sleep(POLL_SECONDS)
+    # A reader holding one old table and asking for another that this attempt already locked waits
+    # for us while we wait for it: PostgreSQL breaks such a deadlock after deadlock_timeout by
+    # aborting one side. An attempt gives up within half of deadlock_timeout, before the reader's
+    # wait (which began after ours) can reach it: the reader is never the side aborted.
+    deadlock_ms = pg.execute("select setting::int from pg_settings where name = 'deadlock_timeout'").fetchone()[0]
     while True:
-        attempt = max(min(ATTEMPT_SECONDS, deadline - time.monotonic()), 0.05)
+        attempt = max(min(ATTEMPT_SECONDS, deadlock_ms / 2000, deadline - time.monotonic()), 0.05)
         try:
             with pg.transaction():
                 pg.execute(f"set local lock_timeout = '{int(attempt * 1000)}ms'")
                 old = [row[0] for row in pg.execute(
                     "select format('%%I.%%I', n.nspname, c.relname) from pg_class c "
                     "join pg_namespace n on n.oid = c.relnamespace "
-                    "where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f')",
+                    "where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p', 'f') order by 1",
                     [list(SCHEMAS)]).fetchall()]
                 if old:
                     pg.execute("lock table " + ", ".join(old) + " in access exclusive mode")
@@ -264,7 +271,7 @@ def _swap(pg, deadline: float, loaded_at: dt.datetime, reader: str, lock_timeout
                     pg.execute(f"grant usage on schema {schema} to {ident(reader)}")
                     pg.execute(f"grant select on all tables in schema {schema} to {ident(reader)}")
             return
-        except psycopg.errors.LockNotAvailable:
+        except (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected):
             if time.monotonic() >= deadline:
                 blockers = _sessions(pg, """
                     select distinct l.pid from pg_locks l join pg_class c on c.oid = l.relation

@@ -128,7 +128,7 @@ def test_a_reader_in_a_transaction_sees_the_old_publication_until_it_commits(tmp
         done: list = []
         publisher = threading.Thread(target=lambda: done.append(publish(new, url, reader, lock_timeout=30)))
         publisher.start()
-        time.sleep(2.5)                                  # more than one swap attempt
+        time.sleep(2.5)                                  # several swap attempts
         assert publisher.is_alive(), "the swap did not wait for the reader's transaction"
         assert reader_run_id(pg) == "run-1"
         assert pg.execute("select count(*), max(racks) from marts.fct_center_month").fetchone() == (21, 2001)
@@ -227,3 +227,41 @@ def test_an_unreachable_server_leaves_parquet_done_and_says_so_without_the_passw
     assert f"PostgreSQL not updated (postgresql://dcw_pipeline:***@127.0.0.1:{port}/dcw)" in message
     assert "s3cret" not in message and "next run (or update) publishes this one" in message
     assert current_run_id(warehouse) == "run-1"
+
+
+def test_a_reader_reading_table_after_table_is_never_broken_by_the_swap(tmp_path, target, postgres):
+    """The swap locks the old tables one by one (in name order). A reader whose transaction began
+    after the load (so the swap does not wait for it to end first), holding the last table and
+    then asking for another, waits for a lock the swap holds while the swap waits for it: a
+    deadlock, which PostgreSQL breaks after deadlock_timeout (1 s) by aborting one side. The
+    swap's attempts give up before that, so the side aborted is never the reader."""
+    url, reader, reader_url = target
+    old = make_published(tmp_path / "p1.duckdb", "run-1", 1)
+    new = make_published(tmp_path / "p2.duckdb", "run-2", 2)
+    publish(old, url, reader)
+    database = url.rsplit("/", 1)[1]
+    with psycopg.connect(reader_url) as early, psycopg.connect(reader_url) as pg, \
+            psycopg.connect(postgres.url(database=database), autocommit=True) as admin:
+        early.isolation_level = pg.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        early.execute("select 1")          # holds the swap in its first phase while the load finishes
+        done: list = []
+        publisher = threading.Thread(target=lambda: done.append(publish(new, url, reader, lock_timeout=30)))
+        publisher.start()
+        deadline = time.monotonic() + 20
+        while admin.execute("select to_regclass('marts_staging.fct_center_month')").fetchone()[0] is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(0.5)                    # the load is committed: pg's transaction begins after it
+        assert pg.execute("select count(*) from marts.fct_center_month").fetchone()[0] == 21   # last in name order
+        early.commit()                     # the swap now takes its locks: it gets the others, waits for this one
+        time.sleep(0.3)
+        for _ in range(3):                 # over several swap attempts
+            for relation, rows in [("audit.file_manifest", 3), ("audit.publication", 1), ("marts.dim_month", 12)]:
+                assert pg.execute(f"select count(*) from {relation}").fetchone()[0] == rows
+            time.sleep(0.4)
+        assert reader_run_id(pg) == "run-1"
+        assert publisher.is_alive()
+        pg.commit()
+        publisher.join(30)
+        assert done
+        assert reader_run_id(pg) == "run-2"
