@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.publish_outputs import bring_up_to_date, catch_up
 from orchestration.publish_parquet import current_run_id, export_parquet
 from tests.publication_files import checksum, duckdb_checksums, make_published, tables
 
@@ -93,3 +94,15 @@ def test_an_export_killed_before_the_switch_leaves_the_previous_one_current(tmp_
     assert not (tmp_path / ".parquet-run-1").exists()
     assert parquet_checksums(tmp_path, tables(published)) == duckdb_checksums(published)
 
+
+
+def test_a_publication_whose_export_never_ran_is_caught_up(tmp_path, monkeypatch):
+    """The process died between swapping in the file and exporting it: the next run's catch-up exports."""
+    monkeypatch.delenv("DCW_POSTGRES_URL", raising=False)
+    published = make_published(tmp_path / "published.duckdb", "run-1", 1)
+    export_parquet(published, tmp_path)
+    make_published(published, "run-2", 2)
+    assert catch_up(tmp_path) is None
+    assert current_run_id(tmp_path) == "run-2"
+    assert parquet_checksums(tmp_path, tables(published)) == duckdb_checksums(published)
+    assert bring_up_to_date(published, tmp_path).parquet is None   # up to date: nothing written
