@@ -142,17 +142,16 @@ def publish_to_postgres(published_db: Path, url: str, *, lock_timeout: float = 6
     if run_id is None:
         raise ValueError(f"{published_db} holds no publication")
     deadline = time.monotonic() + lock_timeout
-    con = duckdb.connect(str(published_db), read_only=True)
-    try:
-        tables = read_tables(con)
-        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as pg:
-            _one_publisher(pg, deadline)
-            _ensure_reader(pg, reader, reader_password)
-            counts = _load_staging(con, pg, tables)
-            loaded_at = pg.execute("select clock_timestamp()").fetchone()[0]
-            _swap(pg, deadline, loaded_at, reader, lock_timeout)
-    finally:
-        con.close()
+    with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as pg:
+        _one_publisher(pg, deadline)
+        _ensure_reader(pg, reader, reader_password)
+        con = duckdb.connect(str(published_db), read_only=True)
+        try:   # the file is not held open while the swap waits (a process that keeps a connection to a
+            counts = _load_staging(con, pg, read_tables(con))   # file sees that file, even once replaced)
+        finally:
+            con.close()
+        loaded_at = pg.execute("select clock_timestamp()").fetchone()[0]
+        _swap(pg, deadline, loaded_at, reader, lock_timeout)
     return counts
 
 
