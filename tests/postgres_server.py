@@ -73,9 +73,12 @@ def start() -> Server:
         shutil.chown(root, "postgres", "postgres")
         shutil.chown(pwfile, "postgres", "postgres")
     os.chmod(root, 0o700)
-    subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-                                 "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
-                                 f"--pwfile={pwfile}"]), check=True, capture_output=True)
+    done = subprocess.run(_as_postgres([str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+                                        "--locale=C.UTF-8", "--auth-local=trust", "--auth-host=scram-sha-256",
+                                        f"--pwfile={pwfile}"]), capture_output=True, text=True)
+    if done.returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        raise RuntimeError(f"initdb failed: {done.stdout}{done.stderr}")
     port = free_port()
     options = f"-k {root} -p {port} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=40"
     done = subprocess.run(_as_postgres([str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options,
