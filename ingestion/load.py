@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ingestion.column_maps import SourceMap, source_map
-from ingestion.manifest import ensure_schema, pending
+from ingestion.limits import Limits, size_text
+from ingestion.manifest import ensure_schema, forget_registration, pending, registered_state
 from ingestion.normalize import date_in_text, month_in_text, year_in_text
 from ingestion.rows import Parsed, RowError, parse_table, reject_duplicate_keys
 from ingestion.spreadsheet import FileRefused, locate_table, read_grids
@@ -91,9 +92,41 @@ def _period_text(smap: SourceMap, parsed: Parsed) -> str | None:
     return ",".join(str(v) for v in values)
 
 
+def refusal_of(exc: BaseException) -> tuple[str, str]:
+    """(reason code, message) for an error met while reading one file: the file is refused, the run
+    goes on. What a clerk can do about it is part of the message."""
+    if isinstance(exc, PermissionError):
+        return "unreadable_file", ("the file cannot be opened: permission denied; give the pipeline's user read "
+                                   "access (or deliver it again) and it is read on the next run")
+    if isinstance(exc, FileNotFoundError):
+        return "file_gone", "the file was removed from the inbox between listing and reading"
+    if isinstance(exc, MemoryError):
+        return "too_large", ("reading the file ran out of memory: split the delivery, or lower the limits "
+                             "(DCW_MAX_* settings) so such a file is refused before it is read")
+    if isinstance(exc, OSError):
+        return "unreadable_file", f"the file cannot be read ({exc.strerror or exc}): deliver it again"
+    return "unreadable_file", (f"the file could not be parsed ({type(exc).__name__}: {str(exc)[:200]}): "
+                               "re-export it from the source system, or check it against the template")
+
+
 def parse_file(kind: str, path: Path) -> FileResult:
-    """Read and parse one file of a source kind. Never raises for bad content: refuses instead."""
+    """Read and parse one file of a source kind. Never raises for the file's sake: a file that
+    cannot be read or parsed, whatever the reason, is refused with that reason instead."""
+    try:
+        return _parse_file(kind, path)
+    except Exception as exc:  # noqa: BLE001 -- one bad file costs only itself
+        code, message = refusal_of(exc)
+        return FileResult(status="rejected", reason=f"{code}: {message}")
+
+
+def _parse_file(kind: str, path: Path) -> FileResult:
     smap = source_map(kind)
+    limits = Limits.from_env()
+    size = path.stat().st_size
+    if size > limits.file_bytes:
+        return FileResult(status="rejected", reason=(
+            f"too_large: the file is {size_text(size)}, over the limit of {size_text(limits.file_bytes)} "
+            "(DCW_MAX_FILE_BYTES): split the delivery, or raise the limit"))
     result = FileResult(status="loaded")
     try:
         grids = read_grids(path)
@@ -209,9 +242,18 @@ def ingest_workers() -> int:
 def load_source(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str) -> dict:
     """Load every pending file of a kind; returns a summary for the orchestration's metadata."""
     ensure_raw_tables(con)
-    summary = {"files_loaded": 0, "files_rejected": 0, "rows_loaded": 0, "rows_rejected": 0, "warnings": 0}
-    files = pending(con, kind)
+    summary = {"files_loaded": 0, "files_rejected": 0, "files_left": 0, "rows_loaded": 0, "rows_rejected": 0,
+               "warnings": 0}
+    files = []
+    for sha, rel_path in pending(con, kind):
+        if _still_the_registered_file(con, inbox, kind, sha, rel_path):
+            files.append((sha, rel_path))
+        else:
+            summary["files_left" if (inbox / rel_path).exists() else "files_rejected"] += 1
     for (sha, rel_path), result in zip(files, _parsed(kind, [inbox / rel for _, rel in files]), strict=True):
+        if not _still_the_registered_file(con, inbox, kind, sha, rel_path):  # written to while it was read
+            summary["files_left" if (inbox / rel_path).exists() else "files_rejected"] += 1
+            continue
         write_result(con, kind, sha, rel_path, result)
         summary["files_loaded" if result.status == "loaded" else "files_rejected"] += 1
         if result.status == "loaded":
@@ -221,13 +263,30 @@ def load_source(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str) -> dict:
     return summary
 
 
+def _still_the_registered_file(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str, sha: str,
+                               rel_path: str) -> bool:
+    """Whether the inbox file at ``rel_path`` still holds the bytes registered as ``sha``. A file
+    gone since is recorded as refused (``file_gone``); a file changed since (still being written,
+    or replaced) is taken off the manifest, so that the next run registers what it holds then.
+    Nothing is read from a file that is not the registered one."""
+    state = registered_state(con, inbox, rel_path, sha)
+    if state == "same":
+        return True
+    if state == "gone":
+        write_result(con, kind, sha, rel_path, FileResult(status="rejected", reason=(
+            "file_gone: the file was removed from the inbox between listing and reading; deliver it again")))
+    else:
+        forget_registration(con, sha, rel_path)
+    return False
+
+
 def _parsed(kind: str, paths: list[Path]) -> Iterator[FileResult]:
     """Each file's result, in order. With ``ingest_workers()`` > 1, large deliveries (registry
     extracts of a million firms) are parsed by worker processes while this one writes the results
     already parsed: parsing is mostly single-threaded. Small ones always stay in this process,
     where starting workers would cost more than it saves."""
     workers = min(ingest_workers(), len(paths))
-    if workers < 2 or sum(p.stat().st_size for p in paths if p.is_file()) < PARALLEL_BYTES:
+    if workers < 2 or sum(_size(p) for p in paths) < PARALLEL_BYTES:
         yield from (parse_file(kind, path) for path in paths)
         return
     with tempfile.TemporaryDirectory(prefix="dcw-parsed-") as tmp, ProcessPoolExecutor(
@@ -239,6 +298,13 @@ def _parsed(kind: str, paths: list[Path]) -> Iterator[FileResult]:
             if rows_file is not None:
                 result.parsed.frames = []
                 rows_file.unlink()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # parse_file says why
 
 
 def _parse_to_file(kind: str, path: Path, tmp: Path) -> tuple[FileResult, Path | None]:

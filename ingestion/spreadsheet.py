@@ -22,6 +22,7 @@ import re
 import tempfile
 import threading
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ import pyarrow.compute as pc
 import python_calamine
 
 from ingestion.column_maps import SourceMap, common, header_key
+from ingestion.limits import Limits, size_text
 from ingestion.normalize import clean_text, squeeze
 
 
@@ -108,13 +110,15 @@ def _blank_lines(body: bytes) -> list[int]:
     return sorted(starts)
 
 
-def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted: bool) -> bool:
+def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted: bool,
+          max_line: int | None = None) -> bool:
     """Decode ``src`` as ``encoding`` in a stream; with ``dst``, write it there as UTF-8 with every
     blank line outside quoted cells replaced by ``blank_line``. Without ``dst``, only say whether
     such a blank line exists. Raises UnicodeDecodeError when ``src`` is not in ``encoding``.
 
     In csv (``quoted``), whether a point is inside a quoted cell is the parity of the quote
     characters before it (an escaped quote is two); a jsonl record is one line whatever its quotes.
+    A line longer than ``max_line`` bytes refuses the file before it is held in memory.
     """
     utf8 = codecs.lookup(encoding).name in ("utf-8", "utf-8-sig")  # a leading byte-order mark is dropped
     decoder = codecs.getincrementaldecoder("utf-8" if utf8 else encoding)()
@@ -128,6 +132,8 @@ def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted
             data = carry + chunk if carry else chunk
             cut = data.rfind(b"\n") + 1 if chunk else len(data)
             body, carry = data[:cut], data[cut:]
+            if max_line and (len(carry) > max_line or not _lines_within(body, max_line)):
+                raise _line_too_long(max_line)
             if first and utf8 and body.startswith(codecs.BOM_UTF8):
                 body = body[len(codecs.BOM_UTF8):]
             pieces, last, counted = [], 0, 0
@@ -150,6 +156,24 @@ def _scan(src: Path, encoding: str, dst: Path | None, *, blank_line: str, quoted
                 return found
 
 
+def _lines_within(body: bytes, limit: int) -> bool:
+    """Whether every line of ``body`` (whole lines) is at most ``limit`` bytes long: each window of
+    ``limit`` bytes from a line start must hold a line break, found from its end (a few calls per
+    chunk, at C speed, instead of one per line)."""
+    start = 0
+    while len(body) - start > limit:
+        end = body.rfind(b"\n", start, start + limit + 1)
+        if end < 0:
+            return False
+        start = end + 1
+    return True
+
+
+def _line_too_long(limit: int) -> FileRefused:
+    return FileRefused("line_too_long", f"a line is longer than {size_text(limit)} (DCW_MAX_LINE_BYTES): "
+                       "the file is not a table export of this source; re-export it, or raise the limit")
+
+
 def _utf8_source(src: Path, tmp: Path, *, blank_line: str, quoted: bool) -> Path:
     """A UTF-8 file DuckDB can read for ``src``: ``src`` itself when it is UTF-8 (with or without
     BOM) without blank lines, else a copy (GB18030 — a superset of GBK — transcoded in a stream).
@@ -158,35 +182,62 @@ def _utf8_source(src: Path, tmp: Path, *, blank_line: str, quoted: bool) -> Path
     lines and the row numbers must stay those a spreadsheet program shows.
     """
     dst = tmp / "utf8.txt"
+    scan = functools.partial(_scan, blank_line=blank_line, quoted=quoted, max_line=Limits.from_env().line_bytes)
     try:
-        if not _scan(src, "utf-8-sig", None, blank_line=blank_line, quoted=quoted):
+        if not scan(src, "utf-8-sig", None):
             return src
-        _scan(src, "utf-8-sig", dst, blank_line=blank_line, quoted=quoted)
+        scan(src, "utf-8-sig", dst)
         return dst
     except UnicodeDecodeError:
         pass
     try:
-        _scan(src, "gb18030", dst, blank_line=blank_line, quoted=quoted)
+        scan(src, "gb18030", dst)
         return dst
     except UnicodeDecodeError:
         raise FileRefused("bad_encoding", "the file is neither UTF-8 nor GB18030/GBK text: save it as "
                           "CSV UTF-8 or re-export it from the source system") from None
 
 
+def _field_too_long(limit: int) -> FileRefused:
+    return FileRefused("field_too_long", f"a cell is longer than {size_text(limit)} (DCW_MAX_FIELD_BYTES): "
+                       "the file is not a table export of this source; re-export it, or raise the limit")
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, sql: str, path: Path, limits: Limits) -> pa.Table:
+    """DuckDB's ``read_csv`` under the line limit: a longer line refuses the file, naming the limit."""
+    try:
+        return con.execute(sql, [str(path)]).to_arrow_table()
+    except duckdb.Error as exc:
+        if "line size" in str(exc).lower():
+            raise _line_too_long(limits.line_bytes) from None
+        raise
+
+
 def _csv_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
-    with utf8.open(encoding="utf-8-sig", newline="") as fh:
-        first = list(itertools.islice(csv.reader(fh), 4 * int(common()["header_search_rows"])))
+    limits = Limits.from_env()
+    csv.field_size_limit(limits.field_bytes)
+    try:
+        with utf8.open(encoding="utf-8-sig", newline="") as fh:
+            first = list(itertools.islice(csv.reader(fh), 4 * int(common()["header_search_rows"])))
+    except csv.Error:
+        raise _field_too_long(limits.field_bytes) from None
     width = max((len(r) for r in first), default=1) + _SPARE_COLUMNS
+    if width > limits.columns:
+        raise FileRefused("too_many_columns", f"a row has more than {limits.columns:,} cells (DCW_MAX_COLUMNS): the "
+                          "file is not a table export of this source; re-export it, or raise the limit")
     columns = ", ".join(f"'c{j}': 'varchar'" for j in range(width))
     options = (f"columns={{{columns}}}, header=false, auto_detect=false, delim=',', quote='\"', escape='\"', "
-               "null_padding=true, strict_mode=false, max_line_size=100000000")
+               f"null_padding=true, strict_mode=false, max_line_size={limits.line_bytes}")
     try:
-        table = con.execute(f"select * from read_csv(?, {options})", [str(utf8)]).to_arrow_table()
+        table = _read_csv(con, f"select * from read_csv(?, {options})", utf8, limits)
     except duckdb.Error as exc:  # quoted line breaks with padded short rows: only the serial reader copes
         if "parallel=false" not in str(exc):
             raise
-        table = con.execute(f"select * from read_csv(?, {options}, parallel=false)", [str(utf8)]).to_arrow_table()
+        table = _read_csv(con, f"select * from read_csv(?, {options}, parallel=false)", utf8, limits)
     cols = [table.column(j) for j in range(width)]
+    longest = max((pc.max(pc.binary_length(c)).as_py() or 0 for c in cols), default=0)
+    if longest > limits.field_bytes:
+        raise _field_too_long(limits.field_bytes)
     last = cols[-1]
     truncated = width if last.null_count < len(last) else None
     while len(cols) > 1 and cols[-1].null_count == len(cols[-1]):
@@ -208,9 +259,15 @@ def _jsonl_grid(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
 
 def _jsonl_table(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
     path = str(utf8).replace("'", "''")
-    con.execute("create or replace temp table jsonl_raw as select line from read_csv("
-                f"'{path}', columns={{'line': 'varchar'}}, header=false, auto_detect=false, delim='{chr(31)}', "
-                "quote='', escape='', strict_mode=false, max_line_size=100000000)")
+    limit = Limits.from_env().line_bytes
+    try:
+        con.execute("create or replace temp table jsonl_raw as select line from read_csv("
+                    f"'{path}', columns={{'line': 'varchar'}}, header=false, auto_detect=false, delim='{chr(31)}', "
+                    f"quote='', escape='', strict_mode=false, max_line_size={limit})")
+    except duckdb.Error as exc:
+        if "line size" in str(exc).lower():
+            raise _line_too_long(limit) from None
+        raise
     is_object = "ltrim(line) like '{%'"
     keys: dict[str, None] = {}
     for (names,) in con.execute(f"select try(json_keys(line)) as k from jsonl_raw where {is_object} "
@@ -234,9 +291,49 @@ def _jsonl_table(con: duckdb.DuckDBPyConnection, utf8: Path) -> Grid:
     return Grid(None, cols, first_row_number=0)
 
 
+_CELL_TAGS = (b"<c ", b"<c>")
+
+
+def check_workbook(path: Path, limits: Limits) -> None:
+    """Refuse a workbook whose parts decompress to more than ``limits.unpacked_bytes`` in all, or
+    one of whose worksheets holds more than ``limits.sheet_cells`` cells, before any reader holds
+    it in memory. The sizes a zip declares can lie, so the bytes are counted as they are really
+    decompressed, in a stream (1 MiB at a time), stopping at the limit; cells are counted as the
+    cell tags of the sheet parts. A file that is no zip archive is left to the reader (an old .xls)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        return
+    total = 0
+    with archive:
+        for info in archive.infolist():
+            is_sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+            cells, tail = 0, b""
+            with archive.open(info) as part:
+                while block := part.read(1 << 20):
+                    total += len(block)
+                    if total > limits.unpacked_bytes:
+                        raise FileRefused("too_large", f"the workbook unpacks to more than "
+                                          f"{size_text(limits.unpacked_bytes)} (DCW_MAX_UNPACKED_BYTES): split it "
+                                          "into smaller workbooks, or raise the limit")
+                    if is_sheet:
+                        window = tail + block
+                        cells += sum(window.count(tag) for tag in _CELL_TAGS)
+                        tail = block[-2:]  # a tag cut by the block boundary is whole in the next window
+                        if cells > limits.sheet_cells:
+                            raise FileRefused("too_large", f"sheet part {info.filename} holds more than "
+                                              f"{limits.sheet_cells:,} cells (DCW_MAX_SHEET_CELLS): split the "
+                                              "sheet, or raise the limit")
+
+
 def read_grids(path: Path) -> list[Grid]:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm", ".xls"):
+        try:
+            check_workbook(path, Limits.from_env())
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
+            raise FileRefused("unreadable_file", f"the workbook cannot be unpacked ({type(exc).__name__}: "
+                              f"{str(exc)[:200]}): re-save it in Excel as .xlsx and deliver it again") from None
         try:
             book = python_calamine.CalamineWorkbook.from_path(str(path))
             return [Grid.from_rows(name, book.get_sheet_by_name(name).to_python(skip_empty_area=False))

@@ -14,6 +14,7 @@ off a schedule. Every publication goes through the monthly job, whose blocking c
 """
 import hashlib
 import json
+from pathlib import Path
 
 import dagster as dg
 
@@ -30,6 +31,7 @@ from orchestration.partitions import (
     last_month_key,
     plan_launches,
 )
+from orchestration.recovery import recover
 from orchestration.resources import Warehouse
 from orchestration.selection import monthly_selection
 
@@ -70,6 +72,8 @@ def inbox_sensor(context: dg.SensorEvaluationContext, warehouse: Warehouse):
     inbox = warehouse.inbox_path
     if not inbox.is_dir():
         return dg.SkipReason(f"the inbox {inbox} does not exist")
+    for line in recover(context.instance, Path(warehouse.warehouse_dir)).lines():
+        context.log.warning(line)  # a run whose worker died no longer holds the working file's pool
     known = json.loads(context.cursor) if context.cursor else {}
     changed, state = inbox_changes(inbox, known)
     if not changed:

@@ -32,6 +32,9 @@ def ensure_sample_inbox() -> None:
 
     print(f"writing the sample inbox to {DEFAULT_INBOX}")
     generate(DEFAULT_INBOX)
+    from ingestion.manifest import settle_seconds
+
+    time.sleep(settle_seconds())  # files modified more recently count as still being written
 
 
 def summary(published: Path) -> str:
@@ -79,6 +82,22 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
     """The whole inbox (``months`` None), its new files only, or a backfill of a month range;
     prints the outcome."""
     started = time.monotonic()
+    from orchestration.recovery import WarehouseBusy, WarehouseLock
+    from orchestration.resources import warehouse_from_env
+
+    command = "update" if new_files_only else "backfill" if months else "run"
+    try:
+        with WarehouseLock(warehouse_from_env(), f"dcw {command}"):
+            return _run(started, months, new_files_only=new_files_only)
+    except WarehouseBusy as exc:
+        print(f"nothing run: {exc}", file=sys.stderr)
+        return BUSY
+
+
+BUSY = 3  # exit status when another process is using the warehouse
+
+
+def _run(started: float, months: tuple[str, str] | None, *, new_files_only: bool) -> int:
     from orchestration.runs import check_month_range, run_inbox, run_months, run_new_files
 
     if months is None and not new_files_only:
@@ -96,11 +115,6 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
     from orchestration.resources import inbox_from_env, warehouse_from_env
 
     ensure_dagster_home()
-    from orchestration.publish_outputs import catch_up
-
-    behind = catch_up(warehouse_from_env())  # outputs a previous run missed (PostgreSQL blocked, a death)
-    if behind:
-        print(behind, file=sys.stderr)
     from orchestration.dbt_project import parse_in_background
 
     parse_in_background()  # a new working file: dbt's parse overlaps the ingestion
@@ -113,6 +127,20 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
     log_level = os.environ.get("DCW_LOG_LEVEL", "INFO")
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     instance = dg.DagsterInstance.get()
+    from orchestration.recovery import recover
+
+    recovered = recover(instance, warehouse_from_env())
+    for line in recovered.lines():
+        print(line)
+    if recovered.live_runs:
+        print(f"nothing run: the warehouse {warehouse_from_env()} is in use by " + "; ".join(recovered.live_runs)
+              + " (from the UI, the sensor or the schedule): run again when it is done", file=sys.stderr)
+        return BUSY
+    from orchestration.publish_outputs import catch_up
+
+    behind = catch_up(warehouse_from_env())  # outputs a previous run missed (PostgreSQL blocked, a death)
+    if behind:
+        print(behind, file=sys.stderr)
     if new_files_only:
         import duckdb
 
@@ -124,7 +152,7 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
                   file=sys.stderr)
             return 2
         if not results:
-            print("nothing to do: every inbox file is already in the manifest")
+            print("nothing to do: every inbox file is already in a publication")
             return 1 if behind else 0
     elif months is None:
         results = run_inbox(defs, inbox_from_env(), instance, run_config)
@@ -137,19 +165,21 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
 
         if published_run_id(published) == failed.run_id:  # the file was published, an output after it failed
             print(f"\nRUN FAILED ({failed.job_def.name}) after publishing {published}:", file=sys.stderr)
-            print("\n".join(f"- step {e.step_key}: {e.step_failure_data.error.message.strip()}"
+            print("\n".join(f"- step {e.step_key}: {_cause(e.step_failure_data.error)}"
                             for e in failed.all_events if e.is_step_failure), file=sys.stderr)
             return 1
-        print(f"\nRUN FAILED ({failed.job_def.name}): nothing new was published.", file=sys.stderr)
-        for event in failed.all_events:
+        checks = failed_checks(warehouse_from_env() / "working.duckdb", failed.run_id)
+        print(f"\nRUN FAILED ({failed.job_def.name}): nothing new was published. The previous publication (if "
+              f"any) is unchanged: {published}", file=sys.stderr)
+        if checks:
+            print(f"Where to look: ops.check_results in {warehouse_from_env() / 'working.duckdb'} (this run: "
+                  f"run_id = '{failed.run_id}'), audit.rejected_rows, or `make ui`.", file=sys.stderr)
+        for line in checks:
+            print(f"- blocking check failed: {line}", file=sys.stderr)
+        for event in failed.all_events:  # the cause comes last
             if event.is_step_failure:
                 err = event.step_failure_data.error
-                print(f"- step {event.step_key}: {err.message.strip() if err else 'failed'}", file=sys.stderr)
-        for line in failed_checks(warehouse_from_env() / "working.duckdb", failed.run_id):
-            print(f"- blocking check failed: {line}", file=sys.stderr)
-        print(f"The previous publication (if any) is unchanged: {published}\n"
-              f"Where to look: ops.check_results in {warehouse_from_env() / 'working.duckdb'} (this run: "
-              f"run_id = '{failed.run_id}'), audit.rejected_rows, or `make ui`.", file=sys.stderr)
+                print(f"- step {event.step_key}: {_cause(err)}", file=sys.stderr)
         return 1
     for r in results:
         tags = r.dagster_run.tags
@@ -160,6 +190,15 @@ def run(months: tuple[str, str] | None = None, *, new_files_only: bool = False) 
     print(summary(published))
     print(f"done in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def _cause(error) -> str:
+    """The message a step failed with, without Dagster's wrapping of it."""
+    if error is None:
+        return "failed"
+    while error.cause is not None and "Error occurred while executing" in error.message:
+        error = error.cause
+    return error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -121,11 +121,21 @@ def parse_in_background() -> None:
             or working in _BACKGROUND):
         return
     wait_for_parse()
+    _remove_dead_parses()
     # into a folder of its own: the manifest in target/ is read meanwhile; wait_for_parse moves the result in
-    target = tempfile.mkdtemp(prefix="parse-", dir=DBT_PROJECT.manifest_path.parent)
+    target = tempfile.mkdtemp(prefix=f"parse-{os.getpid()}-", dir=DBT_PROJECT.manifest_path.parent)
     _BACKGROUND[working] = (subprocess.Popen(_parse_command(target), env=_parse_env(), stdout=subprocess.PIPE,
                                              stderr=subprocess.STDOUT, text=True), Path(target))
     atexit.register(wait_for_parse)
+
+
+def _remove_dead_parses() -> None:
+    """Remove the folders of background parses whose process died before moving its result in
+    (``parse-<pid>-*``, the pid no longer running)."""
+    for folder in DBT_PROJECT.manifest_path.parent.glob("parse-*"):
+        pid = folder.name.split("-")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def wait_for_parse() -> None:

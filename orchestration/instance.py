@@ -49,6 +49,13 @@ concurrency:
     default_limit: 1
   runs:
     max_concurrent_runs: 1
+# Runs whose worker died: the inbox sensor marks them failed and frees their slots before it
+# requests runs (orchestration/recovery.py); the daemon also frees the slots of ended runs and
+# fails runs stuck starting.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  free_slots_after_run_end_seconds: 30
 event_log_storage:
   module: orchestration.instance
   class: KeptConnectionSqliteEventLogStorage

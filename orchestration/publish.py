@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from ingestion.manifest import mark_published
+
 PUBLISHED_SCHEMAS = ("marts", "audit")
 _IN_PUBLISHED = "(" + ", ".join(f"'{x}'" for x in PUBLISHED_SCHEMAS) + ")"
 
@@ -68,8 +70,9 @@ def publish(working_db: Path, published_db: Path, run_id: str,
             current_checks: set[tuple[str, str]] | None = None) -> dict[str, int]:
     """Write a new published file from the working file and swap it in; returns table → row count."""
     published_db.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in published_db.parent.glob(f".{published_db.stem}-*.duckdb*"):
+        leftover.unlink(missing_ok=True)  # of a publication that died: one publishes at a time (pool, lock)
     tmp = published_db.with_name(f".{published_db.stem}-{run_id[:8]}.tmp.duckdb")
-    tmp.unlink(missing_ok=True)
     previous_run = _start_from(published_db, tmp)
     counts: dict[str, int] = {}
     con = duckdb.connect(str(tmp))
@@ -88,6 +91,7 @@ def publish(working_db: Path, published_db: Path, run_id: str,
                 where database_name = current_database() and schema_name in {_IN_PUBLISHED}""").fetchall():
             if f"{schema}.{table}" not in kept:
                 con.execute(f"drop table {schema}.{table}")
+        con.execute("checkpoint")  # the dropped tables' blocks are free for the new ones
         for relation in relations:
             if relation not in kept:
                 con.execute(f"create schema if not exists {relation.split('.')[0]}")
@@ -106,13 +110,44 @@ def publish(working_db: Path, published_db: Path, run_id: str,
         _record_builds(con, run_id, {r: b for r, b in builds.items() if r in relations})
         con.execute("detach w")
         con.execute("checkpoint")
+        con = _compacted(con, tmp)
     except BaseException:
         con.close()
-        tmp.unlink(missing_ok=True)
+        for path in (tmp, _compact_path(tmp)):
+            path.unlink(missing_ok=True)
         raise
     con.close()
     os.replace(tmp, published_db)
+    with duckdb.connect(str(working_db)) as working:  # after the swap: a death before it leaves them unpublished
+        mark_published(working, run_id)
     return counts
+
+
+COMPACT_ABOVE = 0.10  # share of free blocks in the new file above which it is rewritten compactly
+
+
+def _compact_path(tmp: Path) -> Path:
+    return tmp.with_name(tmp.name.replace(".tmp.duckdb", ".compact.duckdb"))
+
+
+def _compacted(con: duckdb.DuckDBPyConnection, tmp: Path) -> duckdb.DuckDBPyConnection:
+    """The new file, rewritten without free space when more than ``COMPACT_ABOVE`` of its blocks are
+    free. Starting from a copy of the previous publication and replacing its rebuilt tables leaves
+    free blocks behind (DuckDB never shrinks a file); left alone, the file grew to about twice its
+    size over repeated publications. The rewrite copies every table and comment (``COPY FROM
+    DATABASE``) and happens only when it is worth it."""
+    total, free = con.execute("select total_blocks, free_blocks from pragma_database_size() "
+                              "where database_name = current_database()").fetchone()
+    if not total or free / total <= COMPACT_ABOVE:
+        return con
+    compact = _compact_path(tmp)
+    compact.unlink(missing_ok=True)
+    con.execute(f"attach {_quote(str(compact))} as compact")
+    con.execute(f"copy from database {con.execute('select current_database()').fetchone()[0]} to compact")
+    con.execute("detach compact")
+    con.close()
+    os.replace(compact, tmp)
+    return duckdb.connect(str(tmp))
 
 
 def _start_from(published_db: Path, tmp: Path) -> str | None:

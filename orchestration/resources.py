@@ -7,6 +7,8 @@ sets such variables for a block (a run's month window for dbt, a test's inbox an
 from __future__ import annotations
 
 import os
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,6 +55,51 @@ def environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+DEFAULT_LOCK_WAIT_SECONDS = 30
+
+
+class WorkingFileLocked(dg.Failure):
+    """Another process holds the working file; the message names it (PID) and what to do."""
+
+
+def lock_holder(error: Exception) -> str | None:
+    """'PID n' (with its command line when this machine shows it) from DuckDB's lock error, else None."""
+    text = str(error)
+    if "Could not set lock" not in text:
+        return None
+    found = re.search(r"\(PID (\d+)\)", text)
+    if not found:
+        return "another process"
+    pid = found.group(1)
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace").strip()
+    except OSError:
+        command = ""
+    return f"PID {pid}" + (f": {command[:120]}" if command else "")
+
+
+def open_working_file(path: Path) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to the working file. When another process holds the file, wait for
+    it up to ``DCW_LOCK_WAIT_SECONDS`` (default 30), saying so once, then fail naming the holder."""
+    wait = float(os.environ.get("DCW_LOCK_WAIT_SECONDS") or DEFAULT_LOCK_WAIT_SECONDS)
+    deadline, said = time.monotonic() + wait, False
+    while True:
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            holder = lock_holder(exc)
+            if holder is None:
+                raise
+            if time.monotonic() >= deadline:
+                raise WorkingFileLocked(
+                    f"{path} is locked by another process ({holder}); waited {wait:.0f} s. Close it (BI tools "
+                    "and DuckDB shells must open published.duckdb, never the working file) and run again.") from None
+            if not said:
+                dg.get_dagster_logger().warning(f"waiting up to {wait:.0f} s for {path}: locked by {holder}")
+                said = True
+            time.sleep(0.5)
+
+
 class Warehouse(dg.ConfigurableResource):
     """The inbox folder and the warehouse folder (working.duckdb, published.duckdb)."""
 
@@ -62,6 +109,16 @@ class Warehouse(dg.ConfigurableResource):
     @classmethod
     def from_env(cls) -> Warehouse:
         return cls(inbox=str(inbox_from_env()), warehouse_dir=str(warehouse_from_env()))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """The process that runs a run holds the run's lease from here on (``recovery.py``): when the
+        process dies, the next run finds the lease free and releases what the run held. (No
+        teardown releases it: that would make this a context-manager resource; the lease of a run
+        that ended is never looked at, and its file is removed by the next recovery.)"""
+        if context.run is not None:
+            from orchestration.recovery import take_lease
+
+            take_lease(Path(self.warehouse_dir), context.run.run_id)
 
     @property
     def inbox_path(self) -> Path:
@@ -83,7 +140,7 @@ class Warehouse(dg.ConfigurableResource):
         at its default (80 % of the machine) it keeps every block a load writes cached, ~150 MB
         more at the moment a province's registry extracts peak in the parse workers."""
         self.working_db.parent.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.working_db))
+        con = open_working_file(self.working_db)
         con.execute("set enable_progress_bar = false")  # no progress bars in the run logs
         con.execute("set memory_limit = ?", [os.environ.get("DCW_MEMORY_LIMIT") or "1GB"])
         try:

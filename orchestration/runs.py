@@ -4,7 +4,8 @@
 first runs load), registers the registry snapshot partitions, and runs the registry, economics and
 monthly jobs over the ranges found (the monthly run tagged for a full dbt rebuild).
 ``run_new_files`` is ``make update``: what the inbox sensor requests, for the files not in the
-manifest yet (the affected partitions, and of the monthly job only the assets those files affect).
+manifest yet and those no publication has included yet (the affected partitions, and of the
+monthly job only the assets those files affect).
 ``run_months`` is a backfill: the monthly job over ``[first, last]`` in one run, dbt replacing those
 months only. All stop at the first failed run.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
-from ingestion.manifest import classify, unregistered
+from ingestion.manifest import classify, unpublished, unregistered
 from ingestion.periods import periods_by_kind
 from orchestration.partitions import (
     FULL_REFRESH_TAG,
@@ -28,6 +29,7 @@ from orchestration.partitions import (
     last_month_key,
     plan_launches,
 )
+from orchestration.recovery import release_lease
 from orchestration.selection import monthly_selection
 
 MONTHLY_KINDS = ("power", "dc_ledger", "projects", "plans")  # their periods matter to the monthly run only
@@ -48,6 +50,7 @@ def execute(defs: dg.Definitions, launches: list[Launch], instance: dg.DagsterIn
                      if launch.job == MONTHLY_JOB else None)
         result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=run_config,
                                         tags=launch.run_tags(), asset_selection=selection)
+        release_lease(result.run_id)  # taken by the Warehouse resource as the run started (recovery.py)
         results.append(result)
         if not result.success:
             break
@@ -78,10 +81,13 @@ def run_inbox(defs: dg.Definitions, inbox: Path, instance: dg.DagsterInstance,
 
 def run_new_files(defs: dg.Definitions, inbox: Path, working_db: Path, instance: dg.DagsterInstance,
                   run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
-    """The runs the inbox sensor would request for the files not in the manifest yet; [] if none."""
+    """The runs the inbox sensor would request for the files not in the manifest yet, and for the
+    files no publication has included yet (a run that died or failed before publishing them); []
+    if there are none. Files of the second kind that left the inbox since count for nothing."""
     if working_db.exists():
         with duckdb.connect(str(working_db), read_only=True) as con:
             new = unregistered(con, inbox)
+            new += [rel for rel in unpublished(con) if rel not in new and (inbox / rel).is_file()]
     else:
         new = unregistered(None, inbox)
     if not new:

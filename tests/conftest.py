@@ -1,9 +1,18 @@
-"""Fixtures shared by unit and integration tests: a real PostgreSQL server for the session."""
-from __future__ import annotations
+"""Settings and fixtures shared by every test.
+
+Test files are written and read at once: the inbox's settling time (a file modified in the last
+``DCW_SETTLE_SECONDS`` is taken as still being written and left for the next run) is 0 here. The
+fault-injection suite (``tests/faults/``) runs the real command with the default instead.
+
+``postgres`` is a real PostgreSQL server for the session (``tests/postgres_server.py``).
+"""
+import os
 
 import pytest
 
 from tests import postgres_server
+
+os.environ.setdefault("DCW_SETTLE_SECONDS", "0")
 
 
 @pytest.fixture(scope="session")

@@ -60,6 +60,8 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     args, env, months = dbt_build_args(context)
     context.log.info(f"dbt {' '.join(args)} ({', '.join(f'{k}={v}' for k, v in env.items() if v) or 'every month'})")
     wait_for_parse()  # a parse the command line started in the background (orchestration/dbt_project.py)
+    with warehouse.connect():  # a lock held by another process: waited for, then reported with its PID
+        pass
     with environment(env):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
     checks, outputs = [], []

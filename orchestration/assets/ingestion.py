@@ -21,8 +21,9 @@ from orchestration.partitions import PARTITIONS_OF_KIND
 from orchestration.resources import Warehouse
 
 WORKING_DB_POOL = "working_duckdb"  # every writer of the working file shares this pool (limit 1)
-# A file lock held by another process (a BI tool opening the working file by mistake) is transient.
-RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
+# No retry policy: a bad file is refused and costs only itself (ingestion/load.py), and a lock held on the
+# working file by another process is waited for, then reported with its PID (resources.open_working_file).
+# What remains is a failure of the pipeline itself, which a retry would only repeat.
 
 
 @dg.asset(
@@ -31,7 +32,6 @@ RETRY = dg.RetryPolicy(max_retries=3, delay=2, backoff=dg.Backoff.EXPONENTIAL)
     kinds={"python", "duckdb"},
     owners=["team:data-engineering"],
     pool=WORKING_DB_POOL,
-    retry_policy=RETRY,
     description="Registers every file of the inbox in ops.file_manifest in delivery order; refuses "
                 "files outside the known folders, of another extension or empty; marks byte-identical "
                 "copies as duplicates.",
@@ -61,8 +61,7 @@ def _raw_asset(kind: str) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         owners=["team:data-engineering"],
         pool=WORKING_DB_POOL,
-        retry_policy=RETRY,
-        partitions_def=partitions_def,
+            partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run() if partitions_def else None,
         description=f"raw.{smap.table}: every loaded {kind} file's rows, parsed to canonical columns and units, "
                     "with file sha256, sheet and row number. Refused rows go to ops.rejected_rows."
