@@ -12,6 +12,7 @@ new to load. Settings (environment): ``DCW_POSTGRES_URL`` (unset: no PostgreSQL 
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,8 +54,9 @@ def bring_up_to_date(published_db: Path, warehouse_dir: Path) -> Outcome:
     if run_id is None:
         return outcome
     if current_run_id(warehouse_dir) != run_id:
+        started = time.monotonic()
         outcome.parquet = export_parquet(published_db, warehouse_dir)
-        outcome.notes.append(f"parquet: {warehouse_dir / 'parquet'}")
+        outcome.notes.append(f"parquet: {warehouse_dir / 'parquet'} ({time.monotonic() - started:.1f} s)")
     settings = postgres_settings()
     if settings is None:
         return outcome
@@ -65,8 +67,9 @@ def bring_up_to_date(published_db: Path, warehouse_dir: Path) -> Outcome:
     where = _without_password(settings["url"])
     try:
         if postgres_run_id(settings["url"]) != run_id:
+            started = time.monotonic()
             outcome.postgres = publish_to_postgres(published_db, **settings)
-            outcome.notes.append(f"postgres: published to {where}")
+            outcome.notes.append(f"postgres: published to {where} ({time.monotonic() - started:.1f} s)")
     except PostgresBusy as exc:
         raise OutputsBehind(str(exc)) from None
     except (psycopg.Error, PermissionError) as exc:
