@@ -234,14 +234,16 @@ def _hash_entry(entry: Entry) -> tuple[str | None, str | None]:
     return (sha, None) if after == identity else (None, None)
 
 
-def scan(inbox: Path, known: dict[str, tuple[Identity, str]] | None = None) -> tuple[list[InboxFile], list[tuple]]:
+def scan(inbox: Path, known: dict[str, tuple[Identity, str]] | None = None,
+         left: list[str] | None = None) -> tuple[list[InboxFile], list[tuple]]:
     """Every inbox file with its sha256, and the ``ops.inbox_hashes`` rows of the files it hashed.
 
     A file whose identity (size, modification and change time, inode, device) is that of ``known``
     is not read again: a monthly run reads the new files, not the whole history of the inbox. The
     change time moves with any write, touch or copy over the file and cannot be set back (as git
     decides which files to look at again). A file still being written is left out (the next run
-    takes it); one that must not or cannot be read is listed with its refusal and an empty sha256."""
+    takes it, and ``left`` gets its path); one that must not or cannot be read is listed with its
+    refusal and an empty sha256."""
     from ingestion.limits import Limits
 
     known = known or {}
@@ -262,6 +264,8 @@ def scan(inbox: Path, known: dict[str, tuple[Identity, str]] | None = None) -> t
         hashed_at_ns = time.time_ns()
         sha, refusal = _hash_entry(entry)
         if sha is None:
+            if left is not None:
+                left.append(rel)
             continue
         if refusal is None:
             hashed.append((rel, sha, *identity, hashed_at_ns))
@@ -323,7 +327,8 @@ def register_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, now: dt.datetime
         "select file_sha256, arg_min(path, delivery_seq) from ops.file_manifest "
         "where status <> 'rejected' group by 1").fetchall())
     seq = con.execute("select coalesce(max(delivery_seq), 0) from ops.file_manifest").fetchone()[0]
-    files, hashed = scan(inbox, known_hashes(con))
+    left: list[str] = []
+    files, hashed = scan(inbox, known_hashes(con), left)
     if hashed:
         con.executemany("insert or replace into ops.inbox_hashes (path, file_sha256, bytes, mtime_ns, ctime_ns, "
                         "inode, device, hashed_at_ns) values (?, ?, ?, ?, ?, ?, ?, ?)", hashed)
@@ -350,6 +355,8 @@ def register_inbox(con: duckdb.DuckDBPyConnection, inbox: Path, now: dt.datetime
         con.executemany(
             "insert into ops.file_manifest (file_sha256, path, source_kind, bytes, modified_at, received_at, "
             "delivery_seq, status, reason) values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    if left:
+        counts["still_being_written"] = len(left)  # not registered: the next run takes them
     return counts
 
 

@@ -66,7 +66,10 @@ def failed_checks(working: Path, run_id: str) -> list[str]:
 
     if not working.exists():
         return []
-    con = duckdb.connect(str(working), read_only=True)
+    try:
+        con = duckdb.connect(str(working), read_only=True)
+    except duckdb.IOException:  # held by another process: the step failures say so
+        return []
     try:
         rows = con.execute("select check_name, asset, observed_value, failing_sample from ops.check_results "
                            "where run_id = ? and not passed and severity = 'ERROR' order by 2, 1", [run_id]).fetchall()

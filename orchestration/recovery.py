@@ -64,7 +64,7 @@ class WarehouseLock:
         if not _try_lock(fd):
             holder = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise WarehouseBusy(f"the warehouse {self.warehouse} is in use by {holder}: nothing run; run again "
+            raise WarehouseBusy(f"the warehouse {self.warehouse} is in use by {holder}: run again "
                                 "when it has finished")
         os.ftruncate(fd, 0)
         started = dt.datetime.now().isoformat(timespec="seconds")

@@ -45,7 +45,11 @@ def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
         counts = register_inbox(con, warehouse.inbox_path)
         total = con.execute("select count(*) from ops.file_manifest").fetchone()[0]
     context.log.info(f"new files by status: {counts}")
-    return dg.MaterializeResult(metadata={"new_files": sum(counts.values()), "files_ever_seen": total,
+    if counts.get("still_being_written"):
+        context.log.warning(f"{counts['still_being_written']} file(s) still being written (modified in the last "
+                            "DCW_SETTLE_SECONDS): left for the next run")
+    new_files = sum(n for status, n in counts.items() if status != "still_being_written")
+    return dg.MaterializeResult(metadata={"new_files": new_files, "files_ever_seen": total,
                                           **{f"new_{k}": v for k, v in counts.items()}})
 
 

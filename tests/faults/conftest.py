@@ -77,9 +77,11 @@ class Command:
         return self
 
     def _sample_memory(self) -> None:
+        """Peak memory of the session, and when the command ended (to 0.1 s)."""
         while self.process.poll() is None:
             self.peak_rss = max(self.peak_rss, _session_rss(self.process.pid))
             time.sleep(0.1)
+        self.ended = time.monotonic()
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -110,7 +112,7 @@ class Command:
 
     def finish(self, timeout: float = 600) -> int:
         code = self.process.wait(timeout=timeout)
-        self.ended = time.monotonic()
+        self.ended = self.ended or time.monotonic()
         return code
 
     @property
@@ -126,9 +128,24 @@ def cli_env(inbox: Path, warehouse: Path, **extra: str) -> dict[str, str]:
     return env
 
 
+_STARTED: list[Command] = []
+
+
 def cli(args: list[str], inbox: Path, warehouse: Path, log: Path, preexec: list[str] | None = None,
         **extra: str) -> Command:
-    return Command(args, cli_env(inbox, warehouse, **extra), log, preexec or []).start()
+    command = Command(args, cli_env(inbox, warehouse, **extra), log, preexec or []).start()
+    _STARTED.append(command)
+    return command
+
+
+@pytest.fixture(autouse=True)
+def _no_command_outlives_its_test():
+    """A test that fails half way leaves no command running behind it (they run in sessions of their own)."""
+    yield
+    while _STARTED:
+        command = _STARTED.pop()
+        if command.process.poll() is None:
+            command.kill()
 
 
 # --- fingerprints ------------------------------------------------------------------------------
