@@ -160,6 +160,11 @@ def _run(started: float, months: tuple[str, str] | None, *, new_files_only: bool
         print(f"nothing run: the warehouse {warehouse_from_env()} is in use by " + "; ".join(recovered.live_runs)
               + " (from the UI, the sensor or the schedule): run again when it is done", file=sys.stderr)
         return BUSY
+    from orchestration.publish_outputs import catch_up
+
+    behind = catch_up(warehouse_from_env())  # outputs a previous run missed (PostgreSQL blocked, a death)
+    if behind:
+        print(behind, file=sys.stderr)
     if new_files_only:
         import duckdb
 
@@ -172,7 +177,7 @@ def _run(started: float, months: tuple[str, str] | None, *, new_files_only: bool
             return 2
         if not results:
             print("nothing to do: every inbox file is already in a publication")
-            return 0
+            return 1 if behind else 0
     elif months is None:
         results = run_inbox(defs, inbox_from_env(), instance, run_config)
     else:
@@ -180,6 +185,13 @@ def _run(started: float, months: tuple[str, str] | None, *, new_files_only: bool
     published = warehouse_from_env() / "published.duckdb"
     failed = next((r for r in results if not r.success), None)
     if failed is not None:
+        from orchestration.publish_postgres import published_run_id
+
+        if published_run_id(published) == failed.run_id:  # the file was published, an output after it failed
+            print(f"\nRUN FAILED ({failed.job_def.name}) after publishing {published}:", file=sys.stderr)
+            print("\n".join(f"- step {e.step_key}: {_cause(e.step_failure_data.error)}"
+                            for e in failed.all_events if e.is_step_failure), file=sys.stderr)
+            return 1
         checks = failed_checks(warehouse_from_env() / "working.duckdb", failed.run_id)
         print(f"\nRUN FAILED ({failed.job_def.name}): nothing new was published. The previous publication (if "
               f"any) is unchanged: {published}", file=sys.stderr)

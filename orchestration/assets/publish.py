@@ -1,4 +1,5 @@
-"""The publish asset: after every blocking check of the run passed, swap in a new published.duckdb."""
+"""The publish asset: after every blocking check of the run passed, swap in a new published.duckdb, then
+bring the outputs derived from it (Parquet, PostgreSQL when configured) up to date."""
 
 import dagster as dg
 
@@ -6,6 +7,7 @@ from orchestration.assets.dbt import DBT_TESTS, warehouse_models
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks.asset_checks import quality_checks
 from orchestration.publish import PublicationRefused, publish
+from orchestration.publish_outputs import OutputsBehind, bring_up_to_date
 from orchestration.resources import Warehouse
 
 PUBLISHED_INPUTS = [key for key in warehouse_models.keys if key.path[0] in ("marts", "audit")]
@@ -24,7 +26,8 @@ CURRENT_CHECKS = {(key.name, "/".join(key.asset_key.path))
     owners=["team:data-engineering"],
     pool=WORKING_DB_POOL,
     description="published.duckdb: the marts and audit schemas of a fully checked warehouse, replaced "
-                "atomically. BI tools and auditors read this file and nothing else.",
+                "atomically. BI tools and auditors read this file, or its copies made from it alone: "
+                "parquet/<schema>/<table>.parquet and, when DCW_POSTGRES_URL is set, PostgreSQL.",
 )
 def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
     try:
@@ -32,7 +35,14 @@ def published_warehouse(context: dg.AssetExecutionContext, warehouse: Warehouse)
     except PublicationRefused as exc:
         raise dg.Failure(f"nothing published: {exc}. The previous {warehouse.published_db} is unchanged.") from None
     context.log.info(f"published {warehouse.published_db}")
+    try:
+        outputs = bring_up_to_date(warehouse.published_db, warehouse.published_db.parent)
+    except OutputsBehind as exc:
+        raise dg.Failure(f"{warehouse.published_db} is published (run {context.run.run_id[:8]}); {exc}") from None
+    for note in outputs.notes:
+        context.log.info(note)
     return dg.MaterializeResult(metadata={
         "path": dg.MetadataValue.path(str(warehouse.published_db)),
         "tables": dg.MetadataValue.json(counts),
+        "outputs": dg.MetadataValue.json(outputs.notes),
     })
