@@ -91,3 +91,33 @@ def test_kill_during_dbt_then_update_publishes_what_the_run_had_loaded(world, tm
     assert "nothing to do" not in again.output()
     assert fingerprint(warehouse / "published.duckdb") == world.fingerprint()
     assert temporary_files(warehouse) == []
+
+
+def test_the_inbox_sensor_recovers_a_run_whose_process_died(world, tmp_path):
+    """Runs launched by the daemon (the sensor, the schedule, the UI) die too: the sensor, before it
+    requests runs, marks such a run failed and frees the concurrency slot it held, as ``run`` does."""
+    import dagster as dg
+
+    from orchestration.automation import inbox_sensor
+    from orchestration.definitions import build_definitions
+    from orchestration.instance import ensure_dagster_home
+    from orchestration.resources import Warehouse, environment
+
+    warehouse = world.warehouse_copy(tmp_path / "warehouse")
+    inbox = tmp_path / "inbox"
+    shutil.copytree(world.inbox, inbox)
+    doomed = cli(["update"], inbox, warehouse, tmp_path / "killed.log")
+    doomed.wait_for(POINTS["dbt"][0])
+    doomed.kill()
+    with environment({"DCW_INBOX": str(inbox), "DCW_WAREHOUSE": str(warehouse),
+                      "DAGSTER_HOME": str(warehouse / ".dagster_home")}):
+        ensure_dagster_home()
+        with dg.DagsterInstance.get() as instance:
+            started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
+            dead = [r.dagster_run.run_id for r in instance.get_run_records(filters=started)]
+            assert len(dead) == 1 and instance.event_log_storage.get_concurrency_run_ids() == set(dead)
+            context = dg.build_sensor_context(instance=instance, definitions=build_definitions(), resources={
+                "warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(warehouse))})
+            inbox_sensor(context)
+            assert instance.get_run_by_id(dead[0]).status == dg.DagsterRunStatus.FAILURE
+            assert instance.event_log_storage.get_concurrency_run_ids() == set()
