@@ -40,9 +40,10 @@ SEED = 20261207
 def _kill_points():
     rng = random.Random(SEED)
     points = [pytest.param(name, pattern, delay, id=name) for name, (pattern, delay) in POINTS.items()]
-    # seeded instants: a fraction of a clean run's wall time after the start (a re-run of the baseline with the
-    # held-back files is quicker than a clean run of the whole inbox: past 0.6 it may have ended)
-    points += [pytest.param(f"random-{i}", None, rng.uniform(0.05, 0.6), id=f"random-{i}")
+    # seeded instants: a fraction of a clean run's wall time after the start. A run of the baseline with the
+    # held-back files takes 0.55-0.6 of a clean run of the whole inbox (measured, on a quiet and a busy machine),
+    # so the instants are drawn from its first two thirds.
+    points += [pytest.param(f"random-{i}", None, rng.uniform(0.05, 0.4), id=f"random-{i}")
                for i in range(RANDOM_KILLS)]
     return points
 
