@@ -149,6 +149,19 @@ def _inside(path: Path, root: Path) -> bool:
     return Path(os.path.realpath(path)).is_relative_to(root)
 
 
+def readable_in_inbox(inbox: Path, rel_path: str) -> bool:
+    """Whether the file may be opened at all: a regular file whose real path lies inside the inbox,
+    within the size limit. (The period probe asks before it reads; the manifest records why not.)"""
+    from ingestion.limits import Limits
+
+    path = inbox / rel_path
+    try:
+        st = path.stat()
+    except OSError:
+        return False
+    return _inside(path, inbox.resolve()) and stat.S_ISREG(st.st_mode) and st.st_size <= Limits.from_env().file_bytes
+
+
 RACY_SECONDS = 2.0  # a file changed less than this long ago is hashed on every call
 
 

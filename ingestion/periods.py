@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ingestion.column_maps import source_map
 from ingestion.load import period_from_title_or_name
-from ingestion.manifest import classify
+from ingestion.manifest import classify, readable_in_inbox
 from ingestion.normalize import (
     CellError,
     is_missing,
@@ -96,7 +96,7 @@ def probe_periods(kind: str, path: Path) -> list[dt.date]:
 def probe_inbox_file(inbox: Path, rel_path: str) -> tuple[str | None, list[dt.date]]:
     """(source kind, periods) of one inbox file; (None, []) for a file outside the known folders."""
     kind, refusal = classify(rel_path)
-    if kind is None or refusal is not None:
+    if kind is None or refusal is not None or not readable_in_inbox(inbox, rel_path):
         return kind, []
     return kind, probe_periods(kind, inbox / rel_path)
 

@@ -2,6 +2,7 @@
 locked working file, the files no publication has included yet, and the bounds on inputs."""
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -159,3 +160,21 @@ def test_any_parser_failure_refuses_the_file_only(tmp_path):
     garbage.write_bytes(b"PK\x03\x04" + b"\x00" * 100)  # a zip header and nothing behind it
     result = parse_file("power", garbage)
     assert result.status == "rejected" and result.reason.startswith("unreadable_file"), result.reason
+
+
+def test_the_period_probe_does_not_read_a_link_out_of_the_inbox(tmp_path):
+    from ingestion.periods import periods_by_kind
+    from ingestion.sample import generate
+
+    sample = tmp_path / "sample"
+    generate(sample)
+    inbox, outside = tmp_path / "inbox", tmp_path / "outside"
+    (inbox / "power").mkdir(parents=True)
+    outside.mkdir()
+    shutil.copy(sample / "power/电费账单_202404.csv", inbox / "power/电费账单_202404.csv")
+    shutil.copy(sample / "power/电费账单_202403.csv", outside / "电费账单_202403.csv")
+    (inbox / "power" / "外部.csv").symlink_to(outside / "电费账单_202403.csv")
+    inside = periods_by_kind(inbox, ["power/电费账单_202404.csv"])["power"]
+    found = periods_by_kind(inbox, ["power/电费账单_202404.csv", "power/外部.csv"])["power"]
+    assert "2024-03" not in {d.strftime("%Y-%m") for d in inside}
+    assert found == inside  # the linked file's months (2024-03) are not read
