@@ -7,7 +7,10 @@ is with a short summary. ``update`` runs what the inbox sensor would for the fil
 manifest yet: their partitions, and of the monthly job only the assets they affect (nothing to do
 when every file is known). ``backfill --from 2024-01 --to 2024-03`` runs the monthly job over that
 range in one run (dbt replaces those months only) and publishes. Exit status 1 when a run
-failed; the last lines then say which check blocked and where to look.
+failed (the last lines then say which check blocked, or what the step failed on: a lock held by
+another process names its PID); 3 when another command or a run from the UI or the sensor is
+using the warehouse (one line names it; nothing is run). Before launching anything, runs left by
+dead processes are marked failed and what they held is released (``recovery.py``).
 """
 from __future__ import annotations
 
