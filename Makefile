@@ -4,11 +4,12 @@ PYTHON ?= python3
 UV_VERSION := 0.13.9
 VENV := .venv
 PY := $(VENV)/bin/python
+DCW := $(VENV)/bin/dcw
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: setup run update backfill test ui docs bench sample clean
+.PHONY: setup run update backfill summary trace dashboard test ui docs bench sample clean
 
 setup: $(VENV)/.installed
 
@@ -19,26 +20,35 @@ $(VENV)/.installed: pyproject.toml uv.lock
 	@touch $@
 
 run: setup   ## set up, write the sample inbox if absent, run the whole pipeline, publish
-	$(PY) -m orchestration.cli run
+	$(DCW) run
 
 update: setup ## run what the inbox sensor would for files new since the last run (affected months and assets only)
-	$(PY) -m orchestration.cli update
+	$(DCW) update
 
 backfill: setup ## rebuild and publish a range of report months: make backfill FROM=2024-01 TO=2024-03
-	$(PY) -m orchestration.cli backfill --from $(FROM) --to $(or $(TO),$(FROM))
+	$(DCW) backfill $(if $(FROM),--from $(FROM)) $(if $(TO),--to $(TO))
+
+summary: setup ## what is published: tables, checks, files, open alerts
+	$(DCW) summary
+
+trace: setup ## where a published value comes from: make trace ARGS="fct_center_month center_code=GA-DC-001 report_month=2025-06 pue"
+	$(DCW) trace $(ARGS)
+
+dashboard: setup ## the static HTML dashboard of the published warehouse
+	$(DCW) dashboard
 
 test: setup  ## set up, then lint and the whole test suite
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
 ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too)
-	DAGSTER_HOME=$$($(PY) -m orchestration.cli dagster-home) $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	$(DCW) ui
 
 docs: setup  ## dbt docs with the lineage graph, as one static page: warehouse/docs/index.html
-	$(PY) -m orchestration.docs
+	$(DCW) docs
 
 bench: setup ## benchmark at several scales: bench/results/latest.json
-	$(PY) bench/run.py
+	$(DCW) bench
 
 sample: setup ## (re)write the sample inbox into sample_inbox/
 	rm -rf sample_inbox && $(PY) -m ingestion.sample --out sample_inbox

@@ -16,7 +16,7 @@ import multiprocessing
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -241,8 +241,10 @@ def ingest_workers() -> int:
     return int(value)
 
 
-def load_source(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str) -> dict:
-    """Load every pending file of a kind; returns a summary for the orchestration's metadata."""
+def load_source(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str,
+                on_file: Callable[[int, int, dict], None] | None = None) -> dict:
+    """Load every pending file of a kind; returns a summary for the orchestration's metadata.
+    ``on_file(done, total, summary)`` is called after each file (progress for the caller)."""
     ensure_raw_tables(con)
     summary = {"files_loaded": 0, "files_rejected": 0, "files_left": 0, "rows_loaded": 0, "rows_rejected": 0,
                "warnings": 0}
@@ -252,16 +254,19 @@ def load_source(con: duckdb.DuckDBPyConnection, inbox: Path, kind: str) -> dict:
             files.append((sha, rel_path))
         else:
             summary["files_left" if (inbox / rel_path).exists() else "files_rejected"] += 1
-    for (sha, rel_path), result in zip(files, _parsed(kind, [inbox / rel for _, rel in files]), strict=True):
+    for done, ((sha, rel_path), result) in enumerate(
+            zip(files, _parsed(kind, [inbox / rel for _, rel in files]), strict=True), start=1):
         if not _still_the_registered_file(con, inbox, kind, sha, rel_path):  # written to while it was read
             summary["files_left" if (inbox / rel_path).exists() else "files_rejected"] += 1
-            continue
-        write_result(con, kind, sha, rel_path, result)
-        summary["files_loaded" if result.status == "loaded" else "files_rejected"] += 1
-        if result.status == "loaded":
-            summary["rows_loaded"] += result.parsed.n_records
-            summary["rows_rejected"] += len(result.parsed.rejections)
-            summary["warnings"] += len(result.parsed.warnings)
+        else:
+            write_result(con, kind, sha, rel_path, result)
+            summary["files_loaded" if result.status == "loaded" else "files_rejected"] += 1
+            if result.status == "loaded":
+                summary["rows_loaded"] += result.parsed.n_records
+                summary["rows_rejected"] += len(result.parsed.rejections)
+                summary["warnings"] += len(result.parsed.warnings)
+        if on_file is not None:
+            on_file(done, len(files), summary)
     return summary
 
 

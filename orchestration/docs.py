@@ -1,4 +1,4 @@
-"""``make docs``: dbt docs (descriptions, columns, lineage graph) as one static page an auditor can open.
+"""``dcw docs``: dbt docs (descriptions, columns, lineage graph) as one static page an auditor can open.
 
 Runs the pipeline first when there is no working warehouse yet (the catalog is read from it).
 """
@@ -17,9 +17,9 @@ def main() -> int:
     warehouse = warehouse_from_env()
     working = warehouse / "working.duckdb"
     if not working.exists():
-        from orchestration.cli import run
+        from orchestration.commands import run
 
-        if run() != 0:
+        if run("run") != 0:
             return 1
     env = {**os.environ, "DCW_WORKING_DB": str(working)}
     target = warehouse / "dbt_docs_target"

@@ -85,13 +85,13 @@ def _without_password(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
-def catch_up(warehouse_dir: Path) -> str | None:
+def catch_up(warehouse_dir: Path, say=print) -> str | None:
     """For the command line, before a run: bring every output up to date with the published file
-    (prints what it did); returns the reason when an output stays behind, else None."""
+    (says what it did, by ``say``); returns the reason when an output stays behind, else None."""
     try:
         outcome = bring_up_to_date(warehouse_dir / "published.duckdb", warehouse_dir)
     except OutputsBehind as exc:
         return str(exc)
     for note in outcome.notes:
-        print(f"caught up with publication {outcome.run_id[:8]}: {note}")
+        say(f"caught up with publication {outcome.run_id[:8]}: {note}")
     return None

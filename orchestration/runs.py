@@ -29,6 +29,7 @@ from orchestration.partitions import (
     last_month_key,
     plan_launches,
 )
+from orchestration.progress import report
 from orchestration.recovery import release_lease
 from orchestration.selection import monthly_selection
 
@@ -52,6 +53,11 @@ def execute(defs: dg.Definitions, launches: list[Launch], instance: dg.DagsterIn
                                         tags=launch.run_tags(), asset_selection=selection)
         release_lease(result.run_id)  # taken by the Warehouse resource as the run started (recovery.py)
         results.append(result)
+        report("quality checks", finished=True)  # what the run's check steps reported, in one line
+        scope = f", {len(selection)} assets of the job" if selection else ""
+        report(f"run {launch.job}", finished=True,
+               note=f"{launch.start} to {launch.end}{scope}: {'done' if result.success else 'FAILED'} "
+                    f"(run {result.run_id[:8]})")
         if not result.success:
             break
     return results
@@ -79,17 +85,22 @@ def run_inbox(defs: dg.Definitions, inbox: Path, instance: dg.DagsterInstance,
     return results + execute(defs, launches, instance, run_config)
 
 
+def new_files(inbox: Path, working_db: Path) -> list[str]:
+    """The inbox files not in the manifest yet, and those no publication has included yet (a run
+    that died or failed before publishing them). Files of the second kind that left the inbox
+    since count for nothing. Reads the working file only (no Dagster, no dbt)."""
+    if not working_db.exists():
+        return unregistered(None, inbox)
+    with duckdb.connect(str(working_db), read_only=True) as con:
+        new = unregistered(con, inbox)
+        return new + [rel for rel in unpublished(con) if rel not in new and (inbox / rel).is_file()]
+
+
 def run_new_files(defs: dg.Definitions, inbox: Path, working_db: Path, instance: dg.DagsterInstance,
-                  run_config: dict | None = None) -> list[dg.ExecuteInProcessResult]:
-    """The runs the inbox sensor would request for the files not in the manifest yet, and for the
-    files no publication has included yet (a run that died or failed before publishing them); []
-    if there are none. Files of the second kind that left the inbox since count for nothing."""
-    if working_db.exists():
-        with duckdb.connect(str(working_db), read_only=True) as con:
-            new = unregistered(con, inbox)
-            new += [rel for rel in unpublished(con) if rel not in new and (inbox / rel).is_file()]
-    else:
-        new = unregistered(None, inbox)
+                  run_config: dict | None = None, new: list[str] | None = None) -> list[dg.ExecuteInProcessResult]:
+    """The runs the inbox sensor would request for ``new`` files (default: ``new_files``); [] if
+    there are none."""
+    new = new_files(inbox, working_db) if new is None else new
     if not new:
         return []
     periods = periods_by_kind(inbox, new)

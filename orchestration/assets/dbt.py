@@ -34,6 +34,7 @@ from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
 from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest, wait_for_parse
 from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
+from orchestration.progress import report
 from orchestration.resources import Warehouse, environment
 
 # What dagster-dbt yields for a dbt test: AssetCheckResult inside an asset run, AssetCheckEvaluation outside one.
@@ -67,14 +68,18 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
         pass
     with environment(env):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
-    checks, outputs = [], []
+    checks, outputs, tests = [], [], 0
+    total = len(context.selected_output_names) + len(context.selected_asset_check_keys) + len(SOURCE_TESTS)
     for event in invocation.stream():
         if isinstance(event, dg.Output):
             outputs.append(event)  # held until dbt is done: their row counts are read from the file dbt writes
-            continue
-        if isinstance(event, CHECK_EVENTS):
-            checks.append(event)
-        yield event
+        else:
+            tests += 1  # a check, or an observation: a test on a dbt source
+            if isinstance(event, CHECK_EVENTS):
+                checks.append(event)
+        report("dbt build", advance=1, total=total, note=f"{len(outputs)} models, {tests} tests")
+        if not isinstance(event, dg.Output):
+            yield event
     with warehouse.connect() as con:
         records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run.run_id)
         counts = table_row_counts(con)
@@ -82,8 +87,10 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
         rows = counts.get(tuple(context.asset_key_for_output(output.output_name).path))
         yield output.with_metadata({**output.metadata, "months": months,
                                     **({"dagster/row_count": rows} if rows is not None else {})})
+    failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
+    report("dbt build", finished=True, note=f"{len(outputs)} models built, {tests} tests run (months: {months})"
+           + (f"; {len(failed)} blocking test(s) FAILED" if failed else ""))
     if not invocation.is_successful():
-        failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
         raise dg.Failure(f"dbt build failed, nothing is published ({detail}). See the dbt log in the run "
                          "and audit.check_results.", metadata={"failed_checks": failed})
@@ -117,6 +124,7 @@ def _dbt_tests() -> dict[str, tuple[dg.AssetCheckKey, str]]:
 
 
 DBT_TESTS = _dbt_tests()
+SOURCE_TESTS = {uid for uid, (key, _) in DBT_TESTS.items() if key not in warehouse_models.check_keys}  # no checks
 
 
 def record_dbt_checks(con: duckdb.DuckDBPyConnection, checks: Iterable[dg.AssetCheckResult | dg.AssetCheckEvaluation],

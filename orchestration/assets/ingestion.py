@@ -18,9 +18,12 @@ from ingestion.load import ensure_raw_tables, load_source
 from ingestion.manifest import pending, register_inbox
 from orchestration.checks.runner import start_gx_process
 from orchestration.partitions import PARTITIONS_OF_KIND
+from orchestration.progress import report
 from orchestration.resources import Warehouse
 
 WORKING_DB_POOL = "working_duckdb"  # every writer of the working file shares this pool (limit 1)
+STATUS_WORDS = {"pending": "to load", "rejected": "refused (audit.file_manifest says why)",
+                "still_being_written": "still being written (left for the next run)"}
 # No retry policy: a bad file is refused and costs only itself (ingestion/load.py), and a lock held on the
 # working file by another process is waited for, then reported with its PID (resources.open_working_file).
 # What remains is a failure of the pipeline itself, which a retry would only repeat.
@@ -49,6 +52,9 @@ def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
         context.log.warning(f"{counts['still_being_written']} file(s) still being written (modified in the last "
                             "DCW_SETTLE_SECONDS): left for the next run")
     new_files = sum(n for status, n in counts.items() if status != "still_being_written")
+    if counts:
+        report("inbox", finished=True, note=f"{sum(counts.values())} new file(s): " + ", ".join(
+            f"{n} {STATUS_WORDS.get(status, status)}" for status, n in sorted(counts.items())))
     return dg.MaterializeResult(metadata={"new_files": new_files, "files_ever_seen": total,
                                           **{f"new_{k}": v for k, v in counts.items()}})
 
@@ -76,16 +82,29 @@ def _raw_asset(kind: str) -> dg.AssetsDefinition:
         with warehouse.connect() as con:
             ensure_raw_tables(con)
             todo = [sha for sha, _ in pending(con, kind)]
-            summary = load_source(con, warehouse.inbox_path, kind)
+            summary = load_source(con, warehouse.inbox_path, kind, on_file=lambda done, total, so_far: report(
+                f"load {kind}", advance=1, total=total, note=f"{so_far['rows_loaded']:,} rows"))
             rows = con.execute(f"select count(*) from raw.{smap.table}").fetchone()[0]
             periods = sorted({p for (text,) in con.execute(
                 "select period from ops.file_manifest where status = 'loaded' and period is not null "
                 "and list_contains(?, file_sha256)", [todo]).fetchall() for p in text.split(",")})
         context.log.info(f"{kind}: {summary}; periods of the files loaded now: {periods}")
+        if todo:
+            report(f"load {kind}", finished=True, note=loaded_in_words(summary))
         return dg.MaterializeResult(metadata={**summary, "dagster/row_count": rows,
                                               "periods_loaded": dg.MetadataValue.json(periods)})
 
     return _load
+
+
+def loaded_in_words(summary: dict) -> str:
+    """'4 files, 226 rows loaded; 10 rows refused, 2 warnings (audit.rejected_rows, audit.parse_warnings)'."""
+    text = f"{summary['files_loaded']} file(s), {summary['rows_loaded']:,} rows loaded"
+    refused = [f"{summary[k]} {what}" for k, what in (("files_rejected", "file(s) refused"),
+                                                       ("files_left", "file(s) left for the next run"),
+                                                       ("rows_rejected", "rows refused"),
+                                                       ("warnings", "warnings")) if summary[k]]
+    return text + ("; " + ", ".join(refused) + " (see audit.rejected_rows, audit.parse_warnings)" if refused else "")
 
 
 raw_assets = [_raw_asset(kind) for kind in SOURCE_KINDS]

@@ -13,6 +13,7 @@ import dagster as dg
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks.runner import CheckSpec, run_suite, suites
 from orchestration.checks_log import CheckRecord, record_checks
+from orchestration.progress import report
 from orchestration.resources import Warehouse
 
 
@@ -34,6 +35,7 @@ def _suite_check(asset: str, specs: list[CheckSpec]) -> dg.AssetChecksDefinition
             record_checks(con, [CheckRecord(s.name, asset, outcomes[s.name].passed, s.severity,
                                             outcomes[s.name].observed, outcomes[s.name].sample,
                                             context.op_execution_context.run.run_id, now) for s in selected])
+        report("quality checks", advance=len(selected), note=asset.replace("/", "."))
         for s in selected:
             o = outcomes[s.name]
             yield dg.AssetCheckResult(
