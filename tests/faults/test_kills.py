@@ -26,7 +26,8 @@ from tests.faults.conftest import (
     temporary_files,
 )
 
-# (name, a pattern of the run's output at which to kill, seconds after it)
+# (name, a pattern of the run's log at which to kill, seconds after it; the doomed commands print their log
+# live with --verbose)
 POINTS = {
     "ingestion": (r" - raw__registry - STEP_START", 0.0),       # the registry run, the first of `run`
     "dbt": (r"Running dbt command", 3.0),
@@ -55,7 +56,7 @@ def test_kill_then_a_plain_run_recovers(world, tmp_path, name, pattern, delay):
     inbox = tmp_path / "inbox"
     shutil.copytree(world.inbox, inbox)  # the whole inbox: the held-back files are delivered now
 
-    doomed = cli(["run"], inbox, warehouse, tmp_path / "killed.log", DCW_LOG_LEVEL="DEBUG")
+    doomed = cli(["run", "--verbose"], inbox, warehouse, tmp_path / "killed.log", DCW_LOG_LEVEL="DEBUG")
     if pattern is None:
         time.sleep(delay * world.full.wall)
     else:
@@ -83,7 +84,7 @@ def test_kill_during_dbt_then_update_publishes_what_the_run_had_loaded(world, tm
     warehouse = world.warehouse_copy(tmp_path / "warehouse")
     inbox = tmp_path / "inbox"
     shutil.copytree(world.inbox, inbox)
-    doomed = cli(["update"], inbox, warehouse, tmp_path / "killed.log")
+    doomed = cli(["update", "--verbose"], inbox, warehouse, tmp_path / "killed.log")
     doomed.wait_for(POINTS["dbt"][0])
     time.sleep(POINTS["dbt"][1])
     doomed.kill()
@@ -107,7 +108,7 @@ def test_the_inbox_sensor_recovers_a_run_whose_process_died(world, tmp_path):
     warehouse = world.warehouse_copy(tmp_path / "warehouse")
     inbox = tmp_path / "inbox"
     shutil.copytree(world.inbox, inbox)
-    doomed = cli(["update"], inbox, warehouse, tmp_path / "killed.log")
+    doomed = cli(["update", "--verbose"], inbox, warehouse, tmp_path / "killed.log")
     doomed.wait_for(POINTS["dbt"][0])
     doomed.kill()
     with environment({"DCW_INBOX": str(inbox), "DCW_WAREHOUSE": str(warehouse),

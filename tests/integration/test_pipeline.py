@@ -461,7 +461,7 @@ def test_compute_capacity_parks_add_up_to_the_cluster_month(pipeline):
                               "and ai_share is not null")
 
 def test_run_summary_names_warnings_and_ends_with_open_alerts(pipeline):
-    from orchestration.cli import summary
+    from orchestration.summary import summary
 
     lines = summary(pipeline.published).splitlines()
     counts = dict(pipeline.query("select severity, count(*) from marts.mart_alerts group by 1"))
