@@ -2,11 +2,11 @@
 
 ``RunConsole`` is a context manager for one command. While it is open, everything the libraries
 write (Dagster's log lines, dbt's per-node lines, Python warnings) goes to a log file in the
-warehouse folder, ``logs/<command>-<time>.log``, without colour codes; with ``verbose`` it is
-also printed live. The console itself gets only the stage lines the steps report
-(``orchestration.progress``), a progress bar per task while it runs (on a terminal only, not
-with ``verbose``), and what the command prints at the end. Errors go to standard error and to
-the log file.
+warehouse folder, ``logs/<command>-<time>.log``, without colour codes (the newest ``KEPT_LOGS``
+files are kept); with ``verbose`` it is also printed live. The console itself gets only the
+stage lines the steps report (``orchestration.progress``), a progress bar per task while it runs
+(on a terminal only, not with ``verbose``), and what the command prints at the end. Errors go to
+standard error and to the log file.
 
 What does not belong here: what a command does (``orchestration/commands.py``) and what the
 summary says (``orchestration/summary.py``).
@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import TextIO
 
 from orchestration.progress import Report, listening
+
+KEPT_LOGS = 200  # the newest log files kept in the warehouse folder's logs/ (a command every minute: ~3 hours)
 
 
 class _Tee(io.TextIOBase):
@@ -71,6 +73,8 @@ class RunConsole:
 
         self._out, self._err = sys.stdout, sys.stderr
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        for old in sorted(self.log_path.parent.glob("*.log"), key=lambda p: p.stat().st_mtime)[:-KEPT_LOGS]:
+            old.unlink(missing_ok=True)
         self._log = self._stack.enter_context(self.log_path.open("a", encoding="utf-8", buffering=1))
         self.console = Console(file=self._out, highlight=False, soft_wrap=True, markup=False)
         tee = _Tee(self._log, self._out if self.verbose else None)

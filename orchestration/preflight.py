@@ -46,8 +46,8 @@ def check_settings() -> None:
     _number("DCW_LOCK_WAIT_SECONDS", float, "30", "a number of seconds")
     _number("DCW_POSTGRES_LOCK_TIMEOUT", float, "60", "a number of seconds")
     _number("DCW_FRESHNESS_MONTHS", int, "3", "a whole number of months")
-    level = (os.environ.get("DCW_LOG_LEVEL") or "INFO").strip().upper()
-    if level not in LOG_LEVELS:
+    level = os.environ.get("DCW_LOG_LEVEL") or "INFO"
+    if level.strip().upper() not in LOG_LEVELS:
         raise Problem(f"DCW_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}: set it to one "
                       "or unset it (INFO)")
     memory = os.environ.get("DCW_MEMORY_LIMIT")

@@ -18,6 +18,7 @@ from ingestion.load import ensure_raw_tables, load_source
 from ingestion.manifest import pending, register_inbox
 from orchestration.checks.runner import start_gx_process
 from orchestration.partitions import PARTITIONS_OF_KIND
+from orchestration.preflight import Problem, check_inbox
 from orchestration.progress import report
 from orchestration.resources import Warehouse
 
@@ -40,8 +41,10 @@ STATUS_WORDS = {"pending": "to load", "rejected": "refused (audit.file_manifest 
                 "copies as duplicates.",
 )
 def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.MaterializeResult:
-    if not warehouse.inbox_path.is_dir():
-        raise dg.Failure(f"the inbox {warehouse.inbox_path} does not exist: set DCW_INBOX to the inbox folder")
+    try:
+        check_inbox(warehouse.inbox_path)  # missing or unreadable: a permanent error, said in one line
+    except Problem as exc:
+        raise dg.Failure(str(exc)) from None
     start_gx_process()  # the raw tables' quality checks follow the loads: GX's start-up overlaps them
     with warehouse.connect() as con:
         ensure_raw_tables(con)  # every raw table exists, even for a source with no file yet
