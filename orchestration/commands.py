@@ -20,7 +20,9 @@ processes are spawned (they import the command line's main module again).
 from __future__ import annotations
 
 import os
+import sys
 import time
+import traceback
 from pathlib import Path
 
 BUSY = 3  # exit status when another process is using the warehouse
@@ -43,8 +45,6 @@ def ensure_sample_inbox(say) -> None:
 
 def run(command: str, months: tuple[str, str] | None = None, *, verbose: bool = False) -> int:
     """``command`` ('run', 'update' or 'backfill' over ``months``); prints the outcome, returns the exit status."""
-    import sys
-
     started = time.monotonic()
     from orchestration.preflight import Problem, check_inbox, check_settings, check_warehouse
     from orchestration.resources import inbox_from_env, warehouse_from_env
@@ -70,7 +70,13 @@ def run(command: str, months: tuple[str, str] | None = None, *, verbose: bool = 
 
     try:
         with WarehouseLock(warehouse, f"dcw {command}"), RunConsole(warehouse, command, verbose=verbose) as console:
-            status = _run(console, command, months)
+            try:
+                status = _run(console, command, months)
+            except Exception as exc:  # a defect or an unforeseen failure outside the runs: its traceback in the log
+                traceback.print_exc()
+                first = (str(exc).strip().splitlines() or [""])[0]
+                console.error(f"error: {type(exc).__name__}: {first} (the traceback is in {console.log_path})")
+                return 1
             if status == 0:
                 console.line(f"full log: {console.log_path}")
                 console.line(f"done in {time.monotonic() - started:.1f} s")

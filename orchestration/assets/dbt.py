@@ -69,7 +69,7 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
     with environment(env):
         invocation = dbt.cli(args, context=context, raise_on_error=False)
     checks, outputs, tests = [], [], 0
-    total = len(context.selected_output_names) + len(context.selected_asset_check_keys) + len(SOURCE_TESTS)
+    total = len(context.selected_asset_keys) + len(context.selected_asset_check_keys) + len(SOURCE_TESTS)
     for event in invocation.stream():
         if isinstance(event, dg.Output):
             outputs.append(event)  # held until dbt is done: their row counts are read from the file dbt writes

@@ -1,6 +1,6 @@
-"""`make ui` for real: Dagster on 127.0.0.1 serves the app and the asset graph by layer, and runs backfills.
+"""`dcw ui` (what `make ui` runs) for real: Dagster on 127.0.0.1 serves the app and the asset graph by layer, and runs backfills.
 
-The UI is started as `make ui` starts it (`dagster dev`: webserver and daemon; same module, same
+The UI is started as `dcw ui` starts it (`dagster dev`: webserver and daemon; same module, same
 instance configuration, a temporary Dagster home), and asked what an operator sees: the app page,
 and through its GraphQL API the assets with their groups, descriptions, owners, partitions and
 checks, plus the jobs, schedule and sensor. A run recorded in that instance shows with row counts.
@@ -15,7 +15,6 @@ import subprocess
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
@@ -46,7 +45,7 @@ def _get(url: str, data: dict | None = None) -> bytes:
 
 @pytest.fixture(scope="module")
 def webserver(pipeline, tmp_path_factory):
-    """`make ui` (dagster dev: the webserver and the daemon) over a copy of the pipeline's
+    """`dcw ui` (dagster dev: the webserver and the daemon) over a copy of the pipeline's
     warehouse, with its own Dagster home; yields (base URL, warehouse, Dagster home)."""
     from orchestration.instance import ensure_dagster_home
 
@@ -61,9 +60,8 @@ def webserver(pipeline, tmp_path_factory):
         os.environ.pop("DAGSTER_HOME") if saved is None else os.environ.__setitem__("DAGSTER_HOME", saved)
     port = _free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "DCW_INBOX": str(pipeline.inbox), "DCW_WAREHOUSE": str(warehouse)}
-    dagster = Path(sys.executable).with_name("dagster")
     log = (tmp / "dagster_dev.log").open("w")  # a file, not a pipe: a full pipe would block the runs' output
-    proc = subprocess.Popen([str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "ui", "--port", str(port)],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
