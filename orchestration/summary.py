@@ -48,9 +48,8 @@ def check_lines(con, run_ids: Sequence[str] | None = None) -> list[str]:
         "count(*) filter (where not passed and severity <> 'WARN') "
         "from audit.check_results where list_contains(?, run_id)", [list(run_ids)]).fetchone()
     runs = "this run" if len(run_ids) == 1 else f"these {len(run_ids)} runs"
-    outcome = ", ".join(part for part in (f"{warned} warned (non-blocking)" if warned else "",
-                                          f"{failed} failed" if failed else "") if part) or "all passed"
-    lines = [f"checks: {total} ({outcome}; rows of audit.check_results for {runs})"]
+    lines = [f"checks: {total} run, {warned} warned (non-blocking), {failed} failed: the rows of "
+             f"audit.check_results for {runs}"]
     warnings = [name for (name,) in con.execute(
         "select distinct check_name from audit.check_results where list_contains(?, run_id) and not passed "
         "and severity = 'WARN' order by 1", [list(run_ids)]).fetchall()]
