@@ -2,8 +2,8 @@
 
 ``dcw run`` runs the whole pipeline on the inbox and publishes; ``dcw update`` only what new
 files call for; ``dcw backfill --from 2024-01 --to 2024-03`` rebuilds a range of months;
-``dcw summary``, ``dcw trace``, ``dcw dashboard``, ``dcw docs``, ``dcw ui`` and ``dcw bench``
-read, explain and show what was published. Each has ``--help`` with examples.
+``dcw summary``, ``dcw trace``, ``dcw dashboard`` (and ``dcw screenshot``), ``dcw docs``, ``dcw ui``
+and ``dcw bench`` read, explain and show what was published. Each has ``--help`` with examples.
 
 Exit status: 0 done; 1 a run failed (the last lines say why); 2 a usage error, or a permanent
 error found before anything ran (a bad setting, a missing inbox: one line, the last, says what
@@ -155,6 +155,33 @@ def dashboard(out: Annotated[Path | None, typer.Option(help="Folder for index.ht
     if not (warehouse / "published.duckdb").exists():
         return _usage(f"nothing is published in {warehouse} yet: type dcw run first")
     print(f"dashboard: {build_dashboard(warehouse / 'published.duckdb', out or warehouse / 'dashboard')}")
+    return 0
+
+
+@app.command()
+def screenshot(png: Annotated[Path | None, typer.Option(help="Where to write the PNG (default: the dashboard "
+                                                              "folder's dashboard.png).")] = None) -> int:
+    """Build the dashboard and save a screenshot of it as a PNG.
+
+    \b
+    Examples:
+      dcw screenshot
+      dcw screenshot --png docs/dashboard.png
+    """
+    try:
+        from orchestration.dashboard import build_dashboard
+        from orchestration.dashboard import screenshot as take_screenshot
+    except ImportError as exc:
+        return _unavailable("screenshot", exc)
+    from orchestration.resources import warehouse_from_env
+
+    warehouse = warehouse_from_env()
+    if not (warehouse / "published.duckdb").exists():
+        return _usage(f"nothing is published in {warehouse} yet: type dcw run first")
+    html = build_dashboard(warehouse / "published.duckdb", warehouse / "dashboard")
+    target = png or html.with_name("dashboard.png")
+    take_screenshot(html, target)
+    print(f"screenshot: {target}")
     return 0
 
 

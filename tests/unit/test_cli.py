@@ -12,7 +12,7 @@ import pytest
 from orchestration.cli import app, main
 
 ROOT = Path(__file__).resolve().parents[2]
-SUBCOMMANDS = ["run", "update", "backfill", "trace", "summary", "ui", "docs", "dashboard", "bench"]
+SUBCOMMANDS = ["run", "update", "backfill", "trace", "summary", "ui", "docs", "dashboard", "screenshot", "bench"]
 
 
 def _names() -> list[str]:
