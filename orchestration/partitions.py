@@ -24,11 +24,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
+
+# Dagster's run tags for a run's partition and a single-run partition range (what the UI shows on a run and
+# what `dagster asset materialize --partition-range` sets); the dagster package exports no constants for them.
+# tests/unit/test_partitions.py fails should Dagster stop reading or writing them.
+PARTITION_NAME_TAG = "dagster/partition"
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 TIMEZONE = "Asia/Shanghai"
 FIRST_MONTH = "2020-01"  # the earliest report month the warehouse accepts (YYYY-MM)
