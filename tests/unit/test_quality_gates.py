@@ -273,18 +273,3 @@ def test_dbt_check_history_keeps_each_tests_own_severity(tmp_path, con):
     assert [(r.passed, r.severity) for r in records] == [(True, "WARN"), (True, "ERROR"), (False, "WARN"),
                                                          (False, "ERROR")]
     assert con.execute("select count(*) from ops.check_results").fetchone()[0] == 4
-
-
-def test_gx_does_not_fingerprint_the_checked_frames():
-    """The GX process's set-up (``_gx_context_once``, its initializer) turns off GX's fingerprint of
-    each dataframe batch (unused, seconds at province scale); the GX code that reads the threshold
-    must still be there for that to apply."""
-    import inspect
-
-    from great_expectations.execution_engine import pandas_execution_engine as engine
-
-    from orchestration.checks.runner import _gx_context_once
-
-    _gx_context_once()
-    assert engine.HASH_THRESHOLD == 0
-    assert "HASH_THRESHOLD" in inspect.getsource(engine.PandasExecutionEngine.get_batch_data_and_markers)
