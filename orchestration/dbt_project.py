@@ -7,20 +7,17 @@ working file, in the background while the ingestion runs (``parse_in_background`
 from __future__ import annotations
 
 import atexit
-import importlib.metadata
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
-from functools import cached_property
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
-from packaging import version
 
 from orchestration.resources import PROJECT_ROOT
 
@@ -32,29 +29,9 @@ LAYER_OF_FOLDER = {"staging": "staging", "intermediate": "intermediate", "core":
                    "business": "marts", "audit": "audit"}
 
 
-class WarehouseDbtCli(DbtCliResource):
-    """dagster-dbt's dbt CLI resource, for the dbt installed beside this Python.
-
-    The stock resource learns the dbt version by running ``dbt --version`` once per run, a
-    whole dbt start-up (about 4 s); the version of the dbt-core package installed here is that
-    same executable's version. Both overrides are of dagster-dbt internals (pinned in uv.lock);
-    tests/unit/test_definitions.py notices if either stops applying.
-    """
-
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
-
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        """No in-process dbt adapter (about 3 s to load dbt's macros each run): it serves only
-        dagster-dbt's fetch_row_counts / fetch_column_metadata, which this project does not use
-        (row counts are read after the build, orchestration/assets/dbt.py)."""
-        return None
-
-
 def dbt_resource() -> DbtCliResource:
     """The dbt CLI resource the pipeline runs dbt with."""
-    return WarehouseDbtCli(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
+    return DbtCliResource(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
 
 
 def _newest_source_mtime() -> float:

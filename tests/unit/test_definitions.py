@@ -77,21 +77,6 @@ def test_blocking_checks_exist_for_the_gates():
     assert ("marts/dim_center", "center_code_unique") in checks
 
 
-def test_the_dbt_resource_overrides_still_apply_to_dagster_dbt():
-    """WarehouseDbtCli replaces two dagster-dbt internals (a `dbt --version` per run, an in-process
-    adapter); should dagster-dbt rename them, the overrides would silently stop saving time."""
-    import importlib.metadata
-
-    from dagster_dbt import DbtCliResource
-
-    from orchestration.dbt_project import dbt_resource
-
-    assert "_cli_version" in vars(DbtCliResource) and "_initialize_dbt_core_adapter" in vars(DbtCliResource)
-    resource = dbt_resource()
-    assert str(resource._cli_version) == importlib.metadata.version("dbt-core")
-    assert resource._initialize_dbt_core_adapter(["build"]) is None
-
-
 def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatch):
     """The command line starts dbt's parse for a new working file in a process of its own; the
     manifest in target/ stays readable meanwhile, and the dbt step's wait puts the result in place."""
