@@ -19,7 +19,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
 
-from orchestration.resources import PROJECT_ROOT
+from orchestration.resources import PROJECT_ROOT, warehouse_from_env
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
@@ -46,8 +46,13 @@ def _parse_command(*target: str) -> list[str]:
             "--profiles-dir", str(DBT_DIR), *(("--target-path", *target) if target else ())]
 
 
+def _working_db() -> str:
+    """The working file of the warehouse in ``DCW_WAREHOUSE``: dbt's profile reads it as DCW_WORKING_DB."""
+    return str(warehouse_from_env() / "working.duckdb")
+
+
 def _parse_env() -> dict[str, str]:
-    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DCW_WORKING_DB": _working_db()}
 
 
 def _parse_state() -> tuple[bool, bool]:
@@ -55,7 +60,7 @@ def _parse_state() -> tuple[bool, bool]:
     manifest = DBT_PROJECT.manifest_path
     stamp = manifest.with_name("parsed_for.txt")
     stale = not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
-    return stale, not stamp.exists() or stamp.read_text() != os.environ.get("DCW_WORKING_DB", "")
+    return stale, not stamp.exists() or stamp.read_text() != _working_db()
 
 
 _BACKGROUND: dict[str, tuple[subprocess.Popen, Path]] = {}  # working file → its dbt parse, and where
@@ -74,12 +79,12 @@ def ensure_manifest() -> Path:
     """
     manifest = DBT_PROJECT.manifest_path
     stale, moved = _parse_state()
-    if stale or (moved and os.environ.get("DCW_WORKING_DB", "") not in _BACKGROUND):
+    if stale or (moved and _working_db() not in _BACKGROUND):
         wait_for_parse()
         done = subprocess.run(_parse_command(), env=_parse_env(), capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
-        manifest.with_name("parsed_for.txt").write_text(os.environ.get("DCW_WORKING_DB", ""))
+        manifest.with_name("parsed_for.txt").write_text(_working_db())
     return manifest
 
 
@@ -91,7 +96,7 @@ def parse_in_background() -> None:
     name: its contents (the asset graph Dagster builds) are then the same, and only dbt's
     partial-parsing state is for another path. The dbt step calls ``wait_for_parse`` first.
     """
-    working = os.environ.get("DCW_WORKING_DB", "")
+    working = _working_db()
     stale, moved = _parse_state()
     stamp = DBT_PROJECT.manifest_path.with_name("parsed_for.txt")
     if (stale or not moved or not stamp.exists() or Path(stamp.read_text()).name != Path(working).name

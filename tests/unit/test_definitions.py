@@ -1,4 +1,6 @@
 """The Dagster definitions load, and hold the assets, checks, job and groups the operators rely on."""
+import os
+
 import dagster as dg
 
 from orchestration.definitions import build_definitions
@@ -86,8 +88,9 @@ def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatc
     stamp = target / "parsed_for.txt"
     dbt_project.ensure_manifest()  # parsed for the current working file
     before = stamp.read_text()
+    warehouse = os.environ.get("DCW_WAREHOUSE")
     working = tmp_path / "elsewhere" / "working.duckdb"
-    monkeypatch.setenv("DCW_WORKING_DB", str(working))
+    monkeypatch.setenv("DCW_WAREHOUSE", str(working.parent))
     try:
         dbt_project.parse_in_background()
         assert str(working) in dbt_project._BACKGROUND
@@ -100,7 +103,10 @@ def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatc
         assert not dbt_project._BACKGROUND
     finally:
         dbt_project.wait_for_parse()
-        monkeypatch.setenv("DCW_WORKING_DB", before)
+        if warehouse is None:
+            monkeypatch.delenv("DCW_WAREHOUSE")
+        else:
+            monkeypatch.setenv("DCW_WAREHOUSE", warehouse)
         dbt_project.ensure_manifest()
 
 
@@ -117,3 +123,28 @@ def test_the_runs_own_connections_hold_duckdb_to_a_memory_limit(tmp_path, monkey
     assert limit() == "953.6 MiB"  # 1GB, as DuckDB prints it
     monkeypatch.setenv("DCW_MEMORY_LIMIT", "3GB")
     assert limit() == "2.7 GiB"
+
+
+def test_importing_the_code_location_reads_nothing_and_changes_nothing(tmp_path):
+    """Importing the modules runs no dbt, sets no environment variable and touches no warehouse: all that
+    happens when the definitions are built (``defs()``, ``build_definitions()``)."""
+    import subprocess
+    import sys
+
+    code = """
+import os, subprocess
+from pathlib import Path
+stock = subprocess.Popen.__init__
+def refuse_dbt(self, args, *rest, **kwargs):
+    assert Path(str(args[0] if isinstance(args, list) else args).split()[0]).name != "dbt", f"dbt ran at import: {args}"
+    stock(self, args, *rest, **kwargs)
+subprocess.Popen.__init__ = refuse_dbt
+before = dict(os.environ)
+import orchestration.definitions, orchestration.assets.dbt, orchestration.assets.publish, orchestration.resources
+assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())
+"""
+    warehouse = tmp_path / "warehouse"
+    env = {**os.environ, "DCW_WAREHOUSE": str(warehouse), "DCW_INBOX": str(tmp_path / "inbox")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert not warehouse.exists()

@@ -261,15 +261,17 @@ def test_a_removed_check_cannot_block_publication_for_ever(tmp_path, con):
 
 def test_dbt_check_history_keeps_each_tests_own_severity(tmp_path, con):
     """dagster-dbt reports every passing test as ERROR; a warn-only test must be recorded as WARN all the same."""
-    from orchestration.assets.dbt import BLOCKING_DBT_CHECKS, record_dbt_checks, warehouse_models
+    from orchestration.assets.dbt import build_dbt_assets, record_dbt_checks
+    from orchestration.dbt_project import ensure_manifest
 
-    warn = next(k for k in warehouse_models.check_keys if k not in BLOCKING_DBT_CHECKS)
-    error = next(iter(BLOCKING_DBT_CHECKS))
+    warehouse_models, tests = build_dbt_assets(ensure_manifest())
+    warn = next(k for k in warehouse_models.check_keys if k not in tests.blocking)
+    error = next(iter(tests.blocking))
     events = [dg.AssetCheckEvaluation(asset_key=k.asset_key, check_name=k.name, passed=passed,
                                       severity=dg.AssetCheckSeverity.ERROR if error_sev else dg.AssetCheckSeverity.WARN)
               for k, passed, error_sev in ((warn, True, True), (error, True, True), (warn, False, False),
                                            (error, False, True))]
-    records = record_dbt_checks(con, events, tmp_path / "absent_run_results.json", "run-1")
+    records = record_dbt_checks(con, events, tmp_path / "absent_run_results.json", "run-1", tests)
     assert [(r.passed, r.severity) for r in records] == [(True, "WARN"), (True, "ERROR"), (False, "WARN"),
                                                          (False, "ERROR")]
     assert con.execute("select count(*) from ops.check_results").fetchone()[0] == 4
