@@ -28,12 +28,12 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
-from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, wait_for_parse
+from orchestration.dbt_project import TRANSLATOR, dbt_env, dbt_project, wait_for_parse
 from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
 from orchestration.resources import Warehouse, environment
 
@@ -69,8 +69,9 @@ class DbtTests:
 def build_dbt_assets(manifest: Path) -> tuple[dg.AssetsDefinition, DbtTests]:
     """The dbt models as one asset definition (dbt tests as its checks) from a parsed manifest, and its tests."""
     tests: DbtTests
+    project = dbt_project(manifest.parent.parent)  # the warehouse folder whose dbt_target/ holds the manifest
 
-    @dbt_assets(manifest=manifest, project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR, pool=WORKING_DB_POOL)
+    @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=TRANSLATOR, pool=WORKING_DB_POOL)
     def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
         args, env, months = dbt_build_args(context)
         window = ", ".join(f"{k}={v}" for k, v in env.items() if v) or "every month"
@@ -78,7 +79,7 @@ def build_dbt_assets(manifest: Path) -> tuple[dg.AssetsDefinition, DbtTests]:
         wait_for_parse()  # a parse the command line started in the background (orchestration/dbt_project.py)
         with warehouse.connect():  # a lock held by another process: waited for, then reported with its PID
             pass
-        with environment({**env, "DCW_WORKING_DB": str(warehouse.working_db)}):  # read by profiles.yml
+        with environment({**env, **dbt_env(Path(warehouse.warehouse_dir))}):  # its working file and target/
             invocation = dbt.cli(args, context=context, raise_on_error=False)
         checks, outputs = [], []
         for event in invocation.stream():
@@ -104,7 +105,7 @@ def build_dbt_assets(manifest: Path) -> tuple[dg.AssetsDefinition, DbtTests]:
 
     # dagster-dbt gives a passing test the severity ERROR whatever its dbt severity; the history records the
     # configured one.
-    tests = DbtTests(_dbt_tests(manifest), frozenset(spec.key for spec in warehouse_models.check_specs
+    tests = DbtTests(_dbt_tests(manifest, project), frozenset(spec.key for spec in warehouse_models.check_specs
                                                      if spec.blocking))
     return warehouse_models, tests
 
@@ -117,7 +118,7 @@ def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], in
             for schema, table in tables}
 
 
-def _dbt_tests(manifest_path: Path) -> dict[str, tuple[dg.AssetCheckKey, str]]:
+def _dbt_tests(manifest_path: Path, project: DbtProject) -> dict[str, tuple[dg.AssetCheckKey, str]]:
     """unique_id → (check key, configured severity) of every dbt test, keyed as dagster-dbt keys its check events
     (a test dagster-dbt cannot key is recorded under its first parent)."""
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -126,7 +127,7 @@ def _dbt_tests(manifest_path: Path) -> dict[str, tuple[dg.AssetCheckKey, str]]:
     for unique_id, node in manifest["nodes"].items():
         if node["resource_type"] != "test":
             continue
-        key = get_asset_check_key_for_test(manifest, TRANSLATOR, unique_id, DBT_PROJECT) or dg.AssetCheckKey(
+        key = get_asset_check_key_for_test(manifest, TRANSLATOR, unique_id, project) or dg.AssetCheckKey(
             TRANSLATOR.get_asset_key(nodes[node["depends_on"]["nodes"][0]]), node["name"])
         tests[unique_id] = (key, str(node["config"]["severity"]).upper())
     return tests

@@ -192,7 +192,7 @@ def manifest(published_or_working: Path, schema: str = "audit") -> dict[str, tup
 def temporary_files(warehouse: Path) -> list[str]:
     """What a publication or a parse leaves only while it runs."""
     found = [p.name for p in warehouse.glob(".published-*")]
-    found += [p.name for p in (ROOT / "dbt_project" / "target").glob("parse-*")]
+    found += [p.name for p in (warehouse / "dbt_target").glob("parse-*")]
     leases = warehouse / ".leases"
     return found + ([f".leases/{p.name}" for p in leases.iterdir()] if leases.is_dir() else [])
 

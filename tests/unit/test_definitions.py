@@ -80,35 +80,33 @@ def test_blocking_checks_exist_for_the_gates():
 
 
 def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatch):
-    """The command line starts dbt's parse for a new working file in a process of its own; the
-    manifest in target/ stays readable meanwhile, and the dbt step's wait puts the result in place."""
+    """The command line starts dbt's parse for a new warehouse in a process of its own, from the manifest
+    last parsed in this checkout (the asset graph is the same); the manifest in the new warehouse's
+    dbt_target/ stays readable meanwhile, the dbt step's wait puts the result in place, and the first
+    warehouse's dbt_target/ is not touched."""
     from orchestration import dbt_project
 
-    target = dbt_project.DBT_PROJECT.manifest_path.parent
-    stamp = target / "parsed_for.txt"
-    dbt_project.ensure_manifest()  # parsed for the current working file
-    before = stamp.read_text()
-    warehouse = os.environ.get("DCW_WAREHOUSE")
-    working = tmp_path / "elsewhere" / "working.duckdb"
-    monkeypatch.setenv("DCW_WAREHOUSE", str(working.parent))
+    first = dbt_project.ensure_manifest()  # parsed for the current warehouse's working file
+    first_files = {p.name: p.stat().st_mtime_ns for p in first.parent.iterdir() if p.is_file()}
+    warehouse = tmp_path / "elsewhere"
+    working = warehouse / "working.duckdb"
+    monkeypatch.setenv("DCW_WAREHOUSE", str(warehouse))
+    target = dbt_project.dbt_target()
+    assert target == warehouse / "dbt_target" and not target.exists()
     try:
         dbt_project.parse_in_background()
         assert str(working) in dbt_project._BACKGROUND
-        assert dbt_project.ensure_manifest() == dbt_project.DBT_PROJECT.manifest_path  # no second parse
-        assert stamp.read_text() == before                                              # not done yet
+        assert dbt_project.ensure_manifest() == target / "manifest.json"  # the seed's, no second parse
+        assert (target / "parsed_for.txt").read_text() == first.with_name("parsed_for.txt").read_text()
         dbt_project.wait_for_parse()
-        assert stamp.read_text() == str(working) and not dbt_project._BACKGROUND
+        assert (target / "parsed_for.txt").read_text() == str(working) and not dbt_project._BACKGROUND
         assert (target / "partial_parse.msgpack").exists() and not list(target.glob("parse-*"))
         dbt_project.parse_in_background()  # nothing to do for a file already parsed for
         assert not dbt_project._BACKGROUND
     finally:
         dbt_project.wait_for_parse()
-        if warehouse is None:
-            monkeypatch.delenv("DCW_WAREHOUSE")
-        else:
-            monkeypatch.setenv("DCW_WAREHOUSE", warehouse)
-        dbt_project.ensure_manifest()
-
+    assert {p.name: p.stat().st_mtime_ns for p in first.parent.iterdir() if p.is_file()} == first_files
+    assert (dbt_project.SEED / "parsed_for.txt").read_text() == str(working)  # the next new warehouse starts here
 
 def test_the_runs_own_connections_hold_duckdb_to_a_memory_limit(tmp_path, monkeypatch):
     from orchestration.resources import Warehouse
