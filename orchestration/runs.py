@@ -22,11 +22,11 @@ from ingestion.manifest import classify, unpublished, unregistered
 from ingestion.periods import periods_by_kind
 from orchestration.partitions import (
     FULL_REFRESH_TAG,
-    MONTHLY,
     MONTHLY_JOB,
     REGISTRY_SNAPSHOTS,
     Launch,
     last_month_key,
+    monthly,
     plan_launches,
 )
 from orchestration.recovery import release_lease
@@ -105,7 +105,7 @@ def _add_snapshot_partitions(instance: dg.DagsterInstance, periods: dict[str, se
 
 def check_month_range(first: str, last: str) -> None:
     """Raise ValueError, with what to type instead, unless [first, last] is a range of monthly partitions."""
-    keys = MONTHLY.get_partition_keys()
+    keys = monthly().get_partition_keys()
     for key in (first, last):
         if key not in keys:
             raise ValueError(f"{key} is not a report month of the warehouse ({keys[0]} to {keys[-1]}, as YYYY-MM)")

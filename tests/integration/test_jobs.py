@@ -53,7 +53,6 @@ def test_registry_refresh_loads_one_snapshot_partition(pipeline, tmp_path):
 def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, tmp_path):
     """A re-issued bill for one month: the sensor asks for that month and the assets bills affect;
     the run rebuilds those alone, and the published facts then equal a full rebuild of the same inbox."""
-    from orchestration.automation import inbox_sensor
     from orchestration.definitions import build_definitions
     from orchestration.resources import Warehouse
     from orchestration.runs import run_inbox
@@ -68,7 +67,7 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
     resources = {"warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(warehouse))}
 
     def tick(cursor):
-        return inbox_sensor(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance,
+        return defs.resolve_sensor_def("inbox_sensor")(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance,
                                                     definitions=defs))
     first = tick(None)  # the inbox as already loaded: remembered, then the new file
     before = _facts(pipeline)

@@ -4,7 +4,7 @@ import os
 import dagster as dg
 
 from orchestration.definitions import build_definitions
-from orchestration.partitions import ECONOMICS_JOB, MONTHLY, MONTHLY_JOB, QUARTERLY, REGISTRY_JOB, REGISTRY_SNAPSHOTS
+from orchestration.partitions import ECONOMICS_JOB, MONTHLY_JOB, REGISTRY_JOB, REGISTRY_SNAPSHOTS, monthly, quarterly
 
 
 def test_definitions_load_with_every_layer():
@@ -29,15 +29,15 @@ def test_partitions_of_the_sources_and_models():
         return graph.get(dg.AssetKey(key.split("/"))).partitions_def
 
     for key in ("raw/power_bills", "raw/dc_ledger", "raw/projects"):
-        assert partitions(key) == MONTHLY, key
-    assert partitions("raw/economics") == QUARTERLY
+        assert partitions(key) == monthly(), key
+    assert partitions("raw/economics") == quarterly()
     assert partitions("raw/registry") == REGISTRY_SNAPSHOTS
     # the models are tables of the whole history: a monthly run passes its window to dbt instead
     for key in ("raw/plans", "ops/file_manifest", "published/warehouse", "marts/fct_power_bill",
                 "marts/fct_center_month", "marts/mart_center_ledger", "staging/stg_raw__power_bills"):
         assert partitions(key) is None, key
-    assert MONTHLY.get_partition_keys()[:2] == ["2020-01", "2020-02"]
-    assert QUARTERLY.get_partition_keys()[:2] == ["2020-01", "2020-04"]
+    assert monthly().get_partition_keys()[:2] == ["2020-01", "2020-02"]  # DCW_FIRST_MONTH's default
+    assert quarterly().get_partition_keys()[:2] == ["2020-01", "2020-04"]
 
 
 def test_a_monthly_run_gives_dbt_the_window_of_its_months():
@@ -52,12 +52,12 @@ def test_a_monthly_run_gives_dbt_the_window_of_its_months():
 
 def test_one_job_per_partitioning_and_ranges_run_as_one():
     defs = build_definitions()
-    monthly = defs.resolve_job_def(MONTHLY_JOB)
-    assert monthly.partitions_def == MONTHLY
-    keys = {k.to_user_string() for k in monthly.asset_layer.selected_asset_keys}
+    monthly_job = defs.resolve_job_def(MONTHLY_JOB)
+    assert monthly_job.partitions_def == monthly()
+    keys = {k.to_user_string() for k in monthly_job.asset_layer.selected_asset_keys}
     assert {"ops/file_manifest", "raw/power_bills", "raw/plans", "marts/fct_power_bill", "published/warehouse"} <= keys
     assert not {"raw/economics", "raw/registry"} & keys
-    assert defs.resolve_job_def(ECONOMICS_JOB).partitions_def == QUARTERLY
+    assert defs.resolve_job_def(ECONOMICS_JOB).partitions_def == quarterly()
     assert defs.resolve_job_def(REGISTRY_JOB).partitions_def == REGISTRY_SNAPSHOTS
     assert {k.to_user_string() for k in defs.resolve_job_def(REGISTRY_JOB).asset_layer.selected_asset_keys} == {
         "ops/file_manifest", "raw/registry"}
@@ -88,6 +88,7 @@ def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatc
 
     first = dbt_project.ensure_manifest()  # parsed for the current warehouse's working file
     first_files = {p.name: p.stat().st_mtime_ns for p in first.parent.iterdir() if p.is_file()}
+    seeded_for = (dbt_project.SEED / "parsed_for.txt").read_text()  # the newest parse in this checkout
     warehouse = tmp_path / "elsewhere"
     working = warehouse / "working.duckdb"
     monkeypatch.setenv("DCW_WAREHOUSE", str(warehouse))
@@ -97,7 +98,7 @@ def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatc
         dbt_project.parse_in_background()
         assert str(working) in dbt_project._BACKGROUND
         assert dbt_project.ensure_manifest() == target / "manifest.json"  # the seed's, no second parse
-        assert (target / "parsed_for.txt").read_text() == first.with_name("parsed_for.txt").read_text()
+        assert (target / "parsed_for.txt").read_text() == seeded_for
         dbt_project.wait_for_parse()
         assert (target / "parsed_for.txt").read_text() == str(working) and not dbt_project._BACKGROUND
         assert (target / "partial_parse.msgpack").exists() and not list(target.glob("parse-*"))
@@ -146,3 +147,21 @@ assert dict(os.environ) == before, set(os.environ.items()) ^ set(before.items())
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert not warehouse.exists()
+
+
+def test_the_monthly_partitions_start_at_the_configured_first_month(monkeypatch):
+    import pytest
+
+    from orchestration.partitions import plan_launches
+
+    monkeypatch.setenv("DCW_FIRST_MONTH", "2023-02")
+    defs = build_definitions()
+    assert defs.resolve_job_def(MONTHLY_JOB).partitions_def.get_partition_keys()[:2] == ["2023-02", "2023-03"]
+    assert defs.resolve_job_def(ECONOMICS_JOB).partitions_def.get_partition_keys()[0] == "2023-01"  # its quarter
+    import datetime as dt
+
+    plan = plan_launches({"power": {dt.date(2022, 12, 1), dt.date(2023, 5, 1)}}, "2025-06")
+    assert [(x.start, x.end) for x in plan] == [("2023-05", "2023-05")]  # an earlier month is not a partition
+    monkeypatch.setenv("DCW_FIRST_MONTH", "2023-13")
+    with pytest.raises(ValueError, match="DCW_FIRST_MONTH='2023-13' is not a month: set it as YYYY-MM"):
+        build_definitions()
