@@ -201,6 +201,33 @@ class Translator(DagsterDbtTranslator):
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return ["team:data-engineering"]
 
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        """As dagster-dbt's (which describes a test by its ``meta.description`` only), with a description
+        for every test: its own, else what it checks, as the UI shows it beside the quality suites' checks."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        description = describe_test(manifest["nodes"][unique_id])
+        return dg.AssetCheckSpec(spec.name, asset=spec.asset_key, description=description,
+                                 additional_deps=spec.additional_deps, blocking=spec.blocking, metadata=spec.metadata,
+                                 automation_condition=spec.automation_condition, partitions_def=spec.partitions_def)
+
+
+def describe_test(node: Mapping[str, Any]) -> str:
+    """``[SEVERITY] what the test checks``: its description, else its generic test, column and arguments."""
+    severity = str(node.get("config", {}).get("severity") or "error").upper()
+    test = node.get("test_metadata") or {}
+    if node.get("description"):
+        text = node["description"]
+    elif test:
+        kwargs = {k: v for k, v in (test.get("kwargs") or {}).items() if k not in ("model", "column_name")}
+        text = test["name"] + (f" on {node['column_name']}" if node.get("column_name") else "") + (
+            f" ({', '.join(f'{k}={v}' for k, v in kwargs.items())})" if kwargs else "")
+    else:
+        text = f"singular test {node.get('original_file_path') or node['name']}"
+    return f"[{severity}] {' '.join(text.split())}"
+
 
 TRANSLATOR = Translator(settings=DagsterDbtTranslatorSettings(
     enable_asset_checks=True, enable_duplicate_source_asset_keys=True))
