@@ -75,8 +75,9 @@ def test_raw_tables_feed_dbt_sources_so_lineage_is_one_graph():
 def test_blocking_checks_exist_for_the_gates():
     graph = build_definitions().resolve_asset_graph()
     checks = {(c.asset_key.to_user_string(), c.name) for c in graph.asset_check_keys}
-    assert ("marts/fct_center_month", "pue_within_1_3") in checks
-    assert ("marts/dim_center", "center_code_unique") in checks
+    assert ("marts/fct_center_month", "accepted_range_fct_center_month_pue__3__1") in checks  # a dbt test
+    assert ("marts/dim_center", "unique_dim_center_center_code") in checks
+    assert ("marts/dim_firm", "uscc_format") in checks  # a quality suite's
 
 
 def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatch):
