@@ -41,7 +41,7 @@ bench: setup ## benchmark at several scales: bench/results/latest.json
 	$(PY) bench/run.py
 
 sample: setup ## (re)write the sample inbox into sample_inbox/
-	rm -rf sample_inbox && $(PY) -m ingestion.sample --out sample_inbox
+	rm -rf sample_inbox && $(PY) -m sample_world --out sample_inbox
 
 clean:
 	rm -rf warehouse sample_inbox dbt_project/target dbt_project/logs

@@ -229,7 +229,7 @@ def partial_inbox(inbox: Path, held_back: list[str], target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> World:
-    from ingestion.sample import generate
+    from sample_world import generate
 
     root = tmp_path_factory.mktemp("faults")
     inbox = root / "inbox"

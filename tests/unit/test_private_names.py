@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = ("orchestration", "ingestion", "bench", "tests")
+FOLDERS = ("orchestration", "ingestion", "sample_world", "bench", "tests")
 LIBRARIES = {"dagster", "dagster_dbt", "dbt", "great_expectations"} | set(sys.stdlib_module_names)
 # documented as public despite the underscore: namedtuple's methods, os._exit, sys._getframe
 PUBLIC_UNDERSCORE = {"_replace", "_asdict", "_fields", "_make", "_field_defaults", "_exit", "_getframe"}
