@@ -19,6 +19,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from ingestion.column_maps import kinds_by_period, source_map
 from ingestion.manifest import inbox_changes
 from ingestion.periods import periods_by_kind
 from orchestration.partitions import (
@@ -37,8 +38,8 @@ from orchestration.resources import Warehouse
 from orchestration.selection import monthly_selection
 
 MANIFEST = dg.AssetKey(["ops", "file_manifest"])
-ECONOMICS = dg.AssetKey(["raw", "economics"])
-REGISTRY = dg.AssetKey(["raw", "registry"])
+ECONOMICS = dg.AssetKey(["raw", source_map(kinds_by_period("quarter")[0]).table])  # the quarterly source
+REGISTRY = dg.AssetKey(["raw", source_map(kinds_by_period("date")[0]).table])    # the snapshot source
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def build_automation() -> Automation:
             asset_selection=monthly_selection(context.instance, monthly_def, context.repository_def.asset_graph,
                                               launch.kinds) if launch.job == MONTHLY_JOB else None)
             for launch in launches]
-        snapshots = sorted(d.isoformat() for d in periods.get("registry", set()))
+        snapshots = sorted(d.isoformat() for kind in kinds_by_period("date") for d in periods.get(kind, set()))
         return dg.SensorResult(
             run_requests=requests, cursor=json.dumps(state),
             dynamic_partitions_requests=[REGISTRY_SNAPSHOTS.build_add_request(snapshots)] if snapshots else None)

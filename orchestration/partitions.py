@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from ingestion.column_maps import kinds_by_period, source_map
+
 # Dagster's run tags for a run's partition and a single-run partition range (what the UI shows on a run and
 # what `dagster asset materialize --partition-range` sets); the dagster package exports no constants for them.
 # tests/unit/test_partitions.py fails should Dagster stop reading or writing them.
@@ -70,9 +72,9 @@ def quarterly() -> dg.TimeWindowPartitionsDefinition:
 
 
 def partitions_of_kind(kind: str) -> dg.PartitionsDefinition | None:
-    """How a source kind's raw asset is partitioned (None: not partitioned)."""
-    return {"power": monthly, "dc_ledger": monthly, "projects": monthly, "economics": quarterly,
-            "registry": lambda: REGISTRY_SNAPSHOTS, "plans": lambda: None}[kind]()
+    """How a source kind's raw asset is partitioned (None: not partitioned), by the kind of its period."""
+    return {"month": monthly, "quarter": quarterly, "date": lambda: REGISTRY_SNAPSHOTS,
+            "year": lambda: None}[source_map(kind).period["kind"]]()
 
 
 MONTHLY_JOB = "monthly"
@@ -144,22 +146,22 @@ def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
     no usable period (all unreadable, say), the monthly run is for ``last_month`` so the files are
     still registered.
     """
+    def periods(*period_kinds: str) -> set[dt.date]:
+        return {d for kind in kinds_by_period(*period_kinds) for d in periods_by_kind.get(kind, set())}
+
     launches: list[Launch] = []
-    snapshots = sorted(d.isoformat() for d in periods_by_kind.get("registry", set()))
+    snapshots = sorted(d.isoformat() for d in periods("date"))
     if snapshots:
         launches.append(Launch(REGISTRY_JOB, snapshots[0], snapshots[-1]))
-    quarters = sorted({quarter_key(d) for d in periods_by_kind.get("economics", set())}
-                      & set(quarterly().get_partition_keys()))
+    quarters = sorted({quarter_key(d) for d in periods("quarter")} & set(quarterly().get_partition_keys()))
     if quarters:
         launches.append(Launch(ECONOMICS_JOB, quarters[0], quarters[-1]))
-    months: set[dt.date] = set()
-    for kind in ("power", "dc_ledger", "projects"):
-        months |= periods_by_kind.get(kind, set())
-    for q in periods_by_kind.get("economics", set()):
+    months = set(periods("month"))
+    for q in periods("quarter"):
         months |= {dt.date(q.year, q.month + i, 1) for i in range(3)}
-    months |= {d.replace(day=1) for d in periods_by_kind.get("registry", set())}
+    months |= {d.replace(day=1) for d in periods("date")}
     if not months:  # plans alone: the marts of the plan year, as of its last month
-        months = {dt.date(d.year, 12, 1) for d in periods_by_kind.get("plans", set())}
+        months = {dt.date(d.year, 12, 1) for d in periods("year")}
     keys = _clamp_months(months, last_month)
     kinds = frozenset(periods_by_kind)
     if keys:

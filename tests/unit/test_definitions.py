@@ -185,3 +185,20 @@ def test_every_dbt_test_check_has_a_description_naming_its_severity():
         assert spec.description and spec.description.startswith(f"[{severity}] "), (spec.key, spec.description)
         if node.get("column_name"):
             assert node["column_name"] in spec.description or node.get("description"), spec.description
+
+
+def test_the_registry_of_source_kinds_drives_folders_and_partitions():
+    """ingestion/column_maps/sources.yaml and each kind's column map: the inbox folder a file is classified
+    by, and how the kind's raw asset is partitioned (by the kind of its period)."""
+    from ingestion.column_maps import SOURCE_KINDS, SOURCES, source_map
+    from ingestion.manifest import classify
+
+    graph = build_definitions().resolve_asset_graph()
+    expected = {"month": monthly(), "quarter": quarterly(), "date": REGISTRY_SNAPSHOTS, "year": None}
+    assert SOURCE_KINDS == ("dc_ledger", "projects", "economics", "plans", "registry", "power")
+    for kind, spec in SOURCES.items():
+        for extension in spec["extensions"]:
+            assert classify(f"{spec['folder']}/a file{extension}") == (kind, None), (kind, extension)
+        smap = source_map(kind)
+        assert smap.source == kind
+        assert graph.get(dg.AssetKey(["raw", smap.table])).partitions_def == expected[smap.period["kind"]], kind
