@@ -36,7 +36,7 @@ def dashboard_run_id(out_dir: Path) -> str | None:
     try:
         with (out_dir / PAGE).open(encoding="utf-8") as f:
             head = f.read(4096)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     found = META.search(head)
     return html.unescape(found[1]) if found else None
