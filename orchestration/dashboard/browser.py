@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -27,6 +28,16 @@ def chromium_path() -> str:
     return found
 
 
+def check_cjk_font() -> None:
+    """RuntimeError naming the package when fontconfig knows no Chinese font (the page would show boxes)."""
+    if shutil.which("fc-list") is None:
+        return   # no fontconfig to ask: Chromium's own fallbacks decide
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout.strip()
+    if not found:
+        raise RuntimeError("No Chinese font for Chromium: install the Debian package `fonts-noto-cjk` "
+                           "(apt-get install -y fonts-noto-cjk)")
+
+
 @contextmanager
 def browser():
     """A headless Chromium (Playwright's ``Browser``), closed afterwards."""
@@ -35,6 +46,7 @@ def browser():
     except ImportError:
         raise RuntimeError("Playwright is not installed: it is a dev dependency (make setup installs it)") from None
     executable = chromium_path()
+    check_cjk_font()
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=executable)
         try:
