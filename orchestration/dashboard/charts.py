@@ -120,12 +120,12 @@ def scorecard(con: duckdb.DuckDBPyConnection) -> dict:
               ("pue_12m", "近12个月PUE", "PUE, 12 months", 2),
               ("growth", "在用机架同比增长", "Racks in use vs 12 months ago", 3),
               ("tax_intensity", f"税收强度 元/万千瓦时（{year}年）", "Operator's tax per 10,000 kWh", 4)]
-    width = 22
+    width = 21.5
     grids, x_axes, y_axes, series, titles = [], [], [], [], [_title(
         f"运营数据中心评分卡（{month}）", "Operating centers' scorecard, latest month; bars sorted by utilization")]
     for i, (sid, zh, en, col) in enumerate(panels):
         left = 9 + i * (width + 1.5)
-        grids.append({"left": f"{left}%", "width": f"{width - 3}%", "top": 110, "bottom": 30})
+        grids.append({"left": f"{left}%", "width": f"{width - 4}%", "top": 110, "bottom": 30})
         titles.append({"text": zh, "subtext": en, "left": f"{left}%", "top": 58,
                        "textStyle": {"fontSize": 12}, "subtextStyle": {"fontSize": 10}})
         x_axes.append({"type": "value", "gridIndex": i, "scale": sid == "pue_12m",
@@ -177,14 +177,15 @@ def investment_funnel(con: duckdb.DuckDBPyConnection) -> dict:
         for j, (sid, name) in enumerate(STAGES):
             option_series.append({"id": f"{column}.{sid}", "name": name, "type": "bar", "stack": column,
                                   "xAxisIndex": i, "yAxisIndex": i, "data": [int(r[j + 1]) for r in rows]})
-    return _base([_title(f"招商项目漏斗（{month or '—'}）", "Investment projects by stage, latest month"),
+    return _base([_title(f"招商项目漏斗（{month or '—'}）",
+                          "Investment projects by stage, latest month (number of projects)"),
                   {"text": "按招商主体 by promotion subject", "left": "10%", "top": 58, "textStyle": {"fontSize": 12}},
                   {"text": "按招商方式 by promotion method", "left": "60%", "top": 58, "textStyle": {"fontSize": 12}}],
                  tooltip={"trigger": "axis", "axisPointer": {"type": "shadow"}}, legend={"top": 30, "right": 10},
                  grid=[{"left": "12%", "width": "34%", "top": 90, "bottom": 30},
                        {"left": "63%", "width": "34%", "top": 90, "bottom": 30}],
-                 xAxis=[{"type": "value", "gridIndex": 0, "minInterval": 1, "name": "项目 projects"},
-                        {"type": "value", "gridIndex": 1, "minInterval": 1, "name": "项目 projects"}],
+                 xAxis=[{"type": "value", "gridIndex": 0, "minInterval": 1},
+                        {"type": "value", "gridIndex": 1, "minInterval": 1}],
                  yAxis=y_axes, series=option_series)
 
 
@@ -202,10 +203,10 @@ def open_alerts(con: duckdb.DuckDBPyConnection) -> tuple[dict, list[dict]]:
               for sev, name in SEVERITIES]
     for s in series:   # no "0" labels on empty segments
         s["data"] = [n or None for n in s["data"]]
-    option = _base(_title(f"待处理预警（截至{as_of or '—'}）", "Open alerts by kind and severity"),
+    option = _base(_title(f"待处理预警（截至{as_of or '—'}）", "Open alerts by kind and severity (number of alerts)"),
                    tooltip={"trigger": "axis", "axisPointer": {"type": "shadow"}}, legend={"top": 52},
                    grid={"top": 90, "left": 10, "right": 30, "bottom": 30, "containLabel": True},
-                   xAxis={"type": "value", "minInterval": 1, "name": "条 alerts"},
+                   xAxis={"type": "value", "minInterval": 1},
                    yAxis={"type": "category", "data": [f"{ALERT_KINDS.get(k, k)} {k}" for k in kinds]},
                    series=series)
     rows = con.execute("""

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestration.dashboard.charts import CHARTS, SEVERITY_COLOURS, MissingTable, open_alerts
+from orchestration.dashboard.charts import ALERT_KINDS, CHARTS, SEVERITIES, SEVERITY_COLOURS, MissingTable, open_alerts
 
 HERE = Path(__file__).resolve().parent
 ECHARTS = HERE / "vendor" / "echarts.min.js"
@@ -99,9 +99,11 @@ def _json(value) -> str:
 
 
 def _render(run_id: str, published_at, as_of: str | None, charts: dict, missing: dict, alerts: list[dict]) -> str:
+    severity = dict(SEVERITIES)
     rows = "\n".join(
-        f'<tr class="{html.escape(a["severity"])}"><td>{html.escape(a["severity"])}</td>'
-        f'<td>{html.escape(a["alert_kind"])}</td><td>{html.escape(a["entity_kind"])}</td>'
+        f'<tr class="{html.escape(a["severity"])}"><td>{html.escape(severity.get(a["severity"], a["severity"]))}</td>'
+        f'<td>{html.escape(ALERT_KINDS.get(a["alert_kind"], ""))} {html.escape(a["alert_kind"])}</td>'
+        f'<td>{html.escape(a["entity_kind"])}</td>'
         f'<td>{html.escape(a["entity_code"] or "")}</td><td>{html.escape(a["entity_name"] or "")}</td>'
         f'<td>{html.escape(a["since_month"] or "")}</td><td>{html.escape(a["detail"] or "")}</td></tr>'
         for a in alerts)
