@@ -185,7 +185,8 @@ def test_the_alerts_chart_and_table_show_every_open_alert(pipeline, dashboard):
              for kind, v in zip(kinds, series(opt, sev), strict=True) if v}
     assert shown == {(kind, sev): n for kind, sev, n in rows}
     table = page.evaluate("""() => [...document.querySelectorAll('#alerts tbody tr')]
-                                   .map(tr => [...tr.cells].map(td => td.textContent))""")
+                                   .map(tr => [tr.className, ...[...tr.cells].map(td => td.textContent)])""")
     expected = pipeline.query("select severity, alert_kind, entity_code, detail from marts.mart_alerts")
-    # severity and kind cells: the Chinese name, then the code
-    assert sorted((r[0].split()[-1], r[1].split()[-1], r[3], r[6]) for r in table) == sorted(expected)
+    # a row's class is its severity; the kind cell shows the Chinese name, then the code
+    assert sorted((r[0], r[2].split()[-1], r[4], r[7]) for r in table) == sorted(expected)
+    assert {r[1] for r in table} <= {"高 High", "中 Medium", "低 Low"}
