@@ -16,6 +16,7 @@ import json
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import duckdb
@@ -65,6 +66,7 @@ def build_dashboard(published: Path, out_dir: Path) -> Path:
         con.close()
     page = _render(run_id, published_at, as_of, charts, missing, alerts)
     out_dir.mkdir(parents=True, exist_ok=True)
+    _remove_stale(out_dir)
     target = out_dir / PAGE
     # a name of its own: a run's outputs step and `make dashboard` may write at the same time
     with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=out_dir, prefix=f".{PAGE}.", suffix=".tmp",
@@ -77,6 +79,16 @@ def build_dashboard(published: Path, out_dir: Path) -> Path:
     os.chmod(temporary.name, 0o644)
     os.replace(temporary.name, target)
     return target
+
+
+def _remove_stale(out_dir: Path, age_s: float = 3600) -> None:
+    """Temporary pages left by processes that died while writing (a live writer's is younger)."""
+    for path in out_dir.glob(f".{PAGE}.*.tmp"):
+        try:
+            if time.time() - path.stat().st_mtime > age_s:
+                path.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _has(con: duckdb.DuckDBPyConnection, table: str) -> bool:

@@ -93,3 +93,16 @@ def test_make_dashboard_rebuilds_from_the_published_file(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"dashboard: {tmp_path / 'dashboard' / 'index.html'}"
     assert dashboard_run_id(tmp_path / "dashboard") == "run-7"
+
+
+def test_a_page_left_half_written_by_a_dead_process_is_removed_by_the_next_build(tmp_path):
+    published = make_published(tmp_path / "published.duckdb", "run-1", 1)
+    out = tmp_path / "dashboard"
+    out.mkdir()
+    dead, live = out / ".index.html.dead.tmp", out / ".index.html.live.tmp"
+    dead.write_text("<html><head>half")
+    live.write_text("<html><head>being written")
+    hours_ago = dead.stat().st_mtime - 2 * 3600
+    os.utime(dead, (hours_ago, hours_ago))
+    build_dashboard(published, out)
+    assert sorted(p.name for p in out.iterdir()) == [".index.html.live.tmp", "index.html"]
