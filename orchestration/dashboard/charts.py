@@ -46,6 +46,16 @@ def _base(title: dict, **option) -> dict:
     return {"animation": False, "title": title, "tooltip": {"trigger": "axis"}, **option}
 
 
+SHOWN = 20   # categories shown at once; more (a province's hundreds of centers) scroll with a slider
+
+
+def _zoom(categories: int, placement: dict) -> list[dict]:
+    """A slider over a category axis that holds more than ``SHOWN`` categories (none otherwise)."""
+    if categories <= SHOWN:
+        return []
+    return [{"type": "slider", "startValue": 0, "endValue": SHOWN - 1, "filterMode": "none", **placement}]
+
+
 def compute_scale(con: duckdb.DuckDBPyConnection) -> dict:
     """Cluster compute by month, stacked by kind, with the AI share (mart_cluster_month)."""
     _require(con, "mart_cluster_month")
@@ -133,7 +143,9 @@ def scorecard(con: duckdb.DuckDBPyConnection) -> dict:
         y_axes.append({"type": "category", "gridIndex": i, "data": centers, "axisLabel": {"show": i == 0}})
         series.append({"id": sid, "name": f"{zh} {en}", "type": "bar", "xAxisIndex": i, "yAxisIndex": i,
                        "data": [r[col] for r in rows], "label": {"show": True, "position": "right", "fontSize": 9}})
-    return _base(titles, tooltip={"trigger": "item"}, grid=grids, xAxis=x_axes, yAxis=y_axes, series=series)
+    return _base(titles, tooltip={"trigger": "item"}, grid=grids, xAxis=x_axes, yAxis=y_axes, series=series,
+                 dataZoom=_zoom(len(centers), {"yAxisIndex": list(range(len(panels))), "right": 2, "width": 14,
+                                               "orient": "vertical"}))
 
 
 def plan_attainment(con: duckdb.DuckDBPyConnection) -> dict:
@@ -159,7 +171,8 @@ def plan_attainment(con: duckdb.DuckDBPyConnection) -> dict:
                         "and PUE) under each center"),
                  legend={"top": 52}, grid={"top": 100, "left": 50, "right": 20, "bottom": 60},
                  xAxis={"type": "category", "data": labels, "axisLabel": {"interval": 0, "fontSize": 10}},
-                 yAxis={"type": "value", "name": "%"}, series=series)
+                 yAxis={"type": "value", "name": "%"}, series=series,
+                 dataZoom=_zoom(len(labels), {"xAxisIndex": 0, "bottom": 4, "height": 14}))
 
 
 def investment_funnel(con: duckdb.DuckDBPyConnection) -> dict:
