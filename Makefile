@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: setup run update backfill summary trace dashboard test ui docs bench sample clean
+.PHONY: setup run update backfill summary trace test ui docs dashboard screenshot bench sample clean
 
 setup: $(VENV)/.installed
 
@@ -34,24 +34,29 @@ summary: setup ## what is published: tables, checks, files, open alerts
 trace: setup ## where a published value comes from: make trace ARGS="fct_center_month center_code=GA-DC-001 report_month=2025-06 pue"
 	$(DCW) trace $(ARGS)
 
-dashboard: setup ## the static HTML dashboard of the published warehouse
-	$(DCW) dashboard
-
 test: setup  ## set up, then lint and the whole test suite
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
-ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too)
+ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too; code location from pyproject.toml)
 	$(DCW) ui
 
 docs: setup  ## dbt docs with the lineage graph, as one static page: warehouse/docs/index.html
 	$(DCW) docs
 
+dashboard: setup ## rebuild warehouse/dashboard/index.html from the published file alone
+	$(DCW) dashboard
+
+# The README's picture is of the sample inbox's publication: run the sample (never a DCW_INBOX), then render.
+screenshot: setup ## refresh docs/dashboard.png (needs Debian's chromium and fonts-noto-cjk)
+	env -u DCW_INBOX -u DCW_WAREHOUSE -u DCW_WORKING_DB $(DCW) run > /dev/null
+	env -u DCW_WAREHOUSE $(DCW) screenshot --png docs/dashboard.png
+
 bench: setup ## benchmark at several scales: bench/results/latest.json
 	$(DCW) bench
 
 sample: setup ## (re)write the sample inbox into sample_inbox/
-	rm -rf sample_inbox && $(PY) -m ingestion.sample --out sample_inbox
+	rm -rf sample_inbox && $(PY) -m sample_world --out sample_inbox
 
 clean:
 	rm -rf warehouse sample_inbox dbt_project/target dbt_project/logs

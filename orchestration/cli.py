@@ -136,52 +136,47 @@ def trace(table: Annotated[str, typer.Argument(metavar="TABLE", help="A publishe
 
 
 @app.command()
-def dashboard(out: Annotated[Path | None, typer.Option(help="Folder for index.html (default: the warehouse "
-                                                            "folder's dashboard/).")] = None) -> int:
-    """Build the static HTML dashboard of the published warehouse.
+def dashboard() -> int:
+    """Rebuild the static HTML dashboard from the published file alone (every publication builds it too).
 
     \b
     Examples:
-      dcw dashboard
-      dcw dashboard --out /tmp/dashboard
+      dcw dashboard        (then open warehouse/dashboard/index.html)
+      DCW_WAREHOUSE=/data/warehouse dcw dashboard
     """
-    try:
-        from orchestration.dashboard import build_dashboard
-    except ImportError as exc:
-        return _unavailable("dashboard", exc)
-    from orchestration.resources import warehouse_from_env
-
-    warehouse = warehouse_from_env()
-    if not (warehouse / "published.duckdb").exists():
-        return _usage(f"nothing is published in {warehouse} yet: type dcw run first")
-    print(f"dashboard: {build_dashboard(warehouse / 'published.duckdb', out or warehouse / 'dashboard')}")
-    return 0
+    return _dashboard(None)
 
 
 @app.command()
-def screenshot(png: Annotated[Path | None, typer.Option(help="Where to write the PNG (default: the dashboard "
-                                                              "folder's dashboard.png).")] = None) -> int:
-    """Build the dashboard and save a screenshot of it as a PNG.
+def screenshot(png: Annotated[Path, typer.Option(help="The PNG to write.")] = Path("docs/dashboard.png")) -> int:
+    """Rebuild the dashboard and render it to a PNG in headless Chromium.
 
     \b
     Examples:
       dcw screenshot
-      dcw screenshot --png docs/dashboard.png
+      dcw screenshot --png /tmp/dashboard.png
     """
+    return _dashboard(png)
+
+
+def _dashboard(png: Path | None) -> int:
     try:
         from orchestration.dashboard import build_dashboard
-        from orchestration.dashboard import screenshot as take_screenshot
+        from orchestration.dashboard import screenshot as render
     except ImportError as exc:
-        return _unavailable("screenshot", exc)
+        return _unavailable("screenshot" if png else "dashboard", exc)
     from orchestration.resources import warehouse_from_env
 
     warehouse = warehouse_from_env()
-    if not (warehouse / "published.duckdb").exists():
-        return _usage(f"nothing is published in {warehouse} yet: type dcw run first")
-    html = build_dashboard(warehouse / "published.duckdb", warehouse / "dashboard")
-    target = png or html.with_name("dashboard.png")
-    take_screenshot(html, target)
-    print(f"screenshot: {target}")
+    try:
+        page = build_dashboard(warehouse / "published.duckdb", warehouse / "dashboard")
+        print(f"dashboard: {page}")
+        if png is not None:
+            render(page, png)
+            print(f"screenshot: {png}")
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"nothing built: {exc}", file=sys.stderr)
+        return USAGE
     return 0
 
 
@@ -216,7 +211,8 @@ def ui(port: Annotated[int, typer.Option(help="Port of the UI.")] = 3000,
 
     env = {**os.environ, "DAGSTER_HOME": str(ensure_dagster_home())}
     dagster = str(Path(sys.executable).with_name("dagster"))
-    return subprocess.call([dagster, "dev", "-m", "orchestration.definitions", "-h", host, "-p", str(port)], env=env)
+    # the code location named in pyproject.toml ([tool.dagster]), read from the project's folder
+    return subprocess.call([dagster, "dev", "-h", host, "-p", str(port)], env=env, cwd=PROJECT_ROOT)
 
 
 @app.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})

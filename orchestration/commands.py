@@ -34,7 +34,7 @@ def ensure_sample_inbox(say) -> None:
 
     if os.environ.get("DCW_INBOX") or DEFAULT_INBOX.exists():
         return
-    from ingestion.sample import generate
+    from sample_world import generate
 
     say(f"writing the sample inbox to {DEFAULT_INBOX}")
     generate(DEFAULT_INBOX)
@@ -88,7 +88,7 @@ def run(command: str, months: tuple[str, str] | None = None, *, verbose: bool = 
 
 def _run(console, command: str, months: tuple[str, str] | None) -> int:
     from orchestration.preflight import Problem, check_inbox
-    from orchestration.resources import inbox_from_env, point_dbt_at_working_db, warehouse_from_env
+    from orchestration.resources import inbox_from_env, warehouse_from_env
 
     inbox, warehouse = inbox_from_env(), warehouse_from_env()
     if command == "run":
@@ -138,7 +138,6 @@ def _run(console, command: str, months: tuple[str, str] | None) -> int:
             return 1 if behind else 0
         console.line(f"{len(new)} file(s) not in a publication yet")
         _start_helpers()
-    point_dbt_at_working_db()
     from orchestration.definitions import build_definitions
     from orchestration.runs import run_inbox, run_months, run_new_files
 
@@ -159,6 +158,9 @@ def _run(console, command: str, months: tuple[str, str] | None) -> int:
 
     for line in summary(published, [r.run_id for r in results]).splitlines():
         console.line(line)
+    page = warehouse / "dashboard" / "index.html"
+    if page.exists():
+        console.line(f"dashboard: {page}")
     return 0
 
 
@@ -166,10 +168,8 @@ def _start_helpers() -> None:
     """Start what a run will need on the other core while this process loads Dagster and dbt: the
     great-expectations process (~5 s of CPU) and, for a new working file, dbt's parse."""
     from orchestration.checks.runner import start_gx_process
-    from orchestration.resources import point_dbt_at_working_db
 
     start_gx_process()
-    point_dbt_at_working_db()
     from orchestration.dbt_project import parse_in_background
 
     parse_in_background()  # a new working file: dbt's parse overlaps the ingestion

@@ -17,7 +17,7 @@ from ingestion.column_maps import SOURCE_KINDS, source_map
 from ingestion.load import ensure_raw_tables, load_source
 from ingestion.manifest import pending, register_inbox
 from orchestration.checks.runner import start_gx_process
-from orchestration.partitions import PARTITIONS_OF_KIND
+from orchestration.partitions import partitions_of_kind
 from orchestration.preflight import Problem, check_inbox
 from orchestration.progress import report
 from orchestration.resources import Warehouse
@@ -64,7 +64,7 @@ def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 
 def _raw_asset(kind: str) -> dg.AssetsDefinition:
     smap = source_map(kind)
-    partitions_def = PARTITIONS_OF_KIND[kind]
+    partitions_def = partitions_of_kind(kind)
 
     @dg.asset(
         name=smap.table,
@@ -110,4 +110,6 @@ def loaded_in_words(summary: dict) -> str:
     return text + ("; " + ", ".join(refused) + " (see audit.rejected_rows, audit.parse_warnings)" if refused else "")
 
 
-raw_assets = [_raw_asset(kind) for kind in SOURCE_KINDS]
+def build_raw_assets() -> list[dg.AssetsDefinition]:
+    """One raw asset per source kind, partitioned as ``orchestration.partitions`` says (read when called)."""
+    return [_raw_asset(kind) for kind in SOURCE_KINDS]
