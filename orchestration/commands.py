@@ -229,4 +229,7 @@ def _cause(error) -> str:
         return "failed"
     while error.cause is not None and "Error occurred while executing" in error.message:
         error = error.cause
-    return error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
+    message = error.message.strip()
+    # The message opens with the exception's qualified class name ("package.module.Failure: ...").
+    head, sep, rest = message.partition(f"{error.cls_name}: ") if error.cls_name else ("", "", "")
+    return rest if sep and all(part.isidentifier() for part in head.split(".") if part) else message
