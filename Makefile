@@ -31,8 +31,8 @@ test: setup  ## set up, then lint and the whole test suite
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
-ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too)
-	DAGSTER_HOME=$$($(PY) -m orchestration.cli dagster-home) $(VENV)/bin/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too; code location from pyproject.toml)
+	DAGSTER_HOME=$$($(PY) -m orchestration.cli dagster-home) $(VENV)/bin/dagster dev -h 127.0.0.1 -p 3000
 
 docs: setup  ## dbt docs with the lineage graph, as one static page: warehouse/docs/index.html
 	$(PY) -m orchestration.docs
@@ -49,7 +49,7 @@ bench: setup ## benchmark at several scales: bench/results/latest.json
 	$(PY) bench/run.py
 
 sample: setup ## (re)write the sample inbox into sample_inbox/
-	rm -rf sample_inbox && $(PY) -m ingestion.sample --out sample_inbox
+	rm -rf sample_inbox && $(PY) -m sample_world --out sample_inbox
 
 clean:
 	rm -rf warehouse sample_inbox dbt_project/target dbt_project/logs

@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="dcw-bench-"))
     sys.path.insert(0, str(ROOT))
-    from ingestion.sample import generate
+    from sample_world import generate
 
     runs = []
     for scale in args.scales:

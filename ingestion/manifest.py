@@ -27,14 +27,10 @@ from pathlib import Path
 
 import duckdb
 
-SOURCE_FOLDERS = {
-    "bureau/dc_ledger": ("dc_ledger", (".xlsx", ".csv")),
-    "bureau/projects": ("projects", (".xlsx", ".csv")),
-    "bureau/economics": ("economics", (".xlsx", ".csv")),
-    "bureau/plans": ("plans", (".xlsx", ".csv")),
-    "registry": ("registry", (".csv", ".jsonl")),
-    "power": ("power", (".csv", ".xlsx")),
-}
+from ingestion.column_maps import SOURCES
+
+# inbox folder → (source kind, accepted file types), from the registry of source kinds (column_maps/sources.yaml)
+SOURCE_FOLDERS = {spec["folder"]: (kind, tuple(spec["extensions"])) for kind, spec in SOURCES.items()}
 
 MANIFEST_DDL = """
 create schema if not exists ops;

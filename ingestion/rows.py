@@ -9,7 +9,8 @@ It works column by column: a column's distinct values are converted once each (a
 of a million firms repeats most of its cells), row rules are array operations, and loaded rows
 are Arrow tables. Vectorised fast paths may only skip a conversion whose result is the value itself.
 
-What does not belong here: reading files (``spreadsheet.py``), rules across files (dbt).
+What does not belong here: reading files (``spreadsheet.py``), one cell's conversion by its value type
+(``cell_values.py``), rules across files (dbt).
 """
 from __future__ import annotations
 
@@ -25,20 +26,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ingestion.cell_values import BY_TYPE, NUMBER_TYPES, RowError
 from ingestion.column_maps import Column, SourceMap, common, header_key, units
 from ingestion.normalize import (
     MISSING_MARKERS,
     CellError,
     clean_text,
-    parse_date,
-    parse_int,
-    parse_month,
-    parse_number,
-    parse_quarter,
-    squeeze,
 )
 from ingestion.spreadsheet import HeaderCell, Table, row_kind, total_level
-from ingestion.uscc import check_uscc, valid_many
+from ingestion.uscc import valid_many
 
 
 @dataclass
@@ -95,19 +91,9 @@ class Parsed:
         return [] if table is None else table.to_pylist()
 
 
-class RowError(Exception):
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
-
-
 # column type → warning code when a value of that type is set to NULL for cause
 WARNING_CODES = {"date": "unparsed_date", "firm_uscc": "invalid_uscc_ignored", "capital": "unparsed_capital",
                  "industry_code": "bad_industry_code"}
-_LIST_SEPARATORS = re.compile(r"[、，,;；\s]+")
-_NAME_SEPARATORS = re.compile(r"[；;、]+")
-_CAPITAL = re.compile(r"^(?P<num>[+-]?[\d,]*\.?\d+)(?P<mult>万|亿)?(?P<cur>.*)$")
-_INDUSTRY = re.compile(r"^[A-T]?\d{2,4}$")
 
 
 def _scale(col: Column, cell: HeaderCell) -> float:
@@ -127,26 +113,6 @@ def _scale(col: Column, cell: HeaderCell) -> float:
     return factor
 
 
-def _capital(text: str) -> tuple[float, str, float]:
-    """``5,000万人民币`` → (50000000.0, 'CNY', 50000000.0)."""
-    cfg = common()
-    s = squeeze(text)
-    m = _CAPITAL.match(s or "")
-    if not m:
-        raise CellError(f"'{text}' is not an amount of registered capital")
-    amount = float(m["num"].replace(",", "")) * {"万": 1e4, "亿": 1e8, None: 1.0}[m["mult"]]
-    word = m["cur"] or "元"
-    currency = cfg["currencies"].get(word)
-    if currency is None:
-        raise CellError(f"'{text}': currency '{word}' is not in the currency table")
-    return amount, currency, amount * float(cfg["fx_to_cny"][currency])
-
-
-def _tidy(value: float) -> float:
-    """Drop the binary noise of a unit conversion (4.56 万元 → 45600.0, not 45599.999999999993)."""
-    return round(value, 6)
-
-
 class Converter:
     """Converts the cells of one table; the caller converts each distinct value of a column once."""
 
@@ -155,7 +121,7 @@ class Converter:
         self.table = table
         self.cells = [(c, smap.columns[c.column]) for c in table.cells if c.column]
         self.scale = {c.column: _scale(col, c) for c, col in self.cells
-                      if col.type in ("measure", "int", "ratio")}
+                      if col.type in NUMBER_TYPES}
 
     def convert(self, col: Column, cell: HeaderCell, value) -> tuple[dict, str | None]:
         """→ ({canonical columns: values}, warning message or None). Raises RowError to refuse."""
@@ -165,109 +131,17 @@ class Converter:
             return {name: None for name in _outputs(col)}, str(exc)
 
     def _convert(self, col: Column, cell: HeaderCell, value) -> dict:
-        t, name = col.type, col.name
+        convert = BY_TYPE.get(col.type)
+        if convert is None:
+            raise ValueError(f"unknown column type {col.type!r} in the {self.smap.source} column map")
         try:
-            if t == "text":
-                return {name: clean_text(value)}
-            if t == "code":
-                return {name: (v.upper() if (v := squeeze(value)) else None)}
-            if t == "account":
-                v = squeeze(value)
-                if v is not None and not v.isdigit():
-                    raise RowError("bad_account",
-                                   f"{cell.text} '{clean_text(value)}' is not an account number (digits only)")
-                return {name: v}
-            if t in ("uscc", "firm_uscc"):
-                v = squeeze(value)
-                v = v.upper() if v else None
-                if v is None:
-                    return {name: None}
-                problem = check_uscc(v)
-                if problem and t == "uscc":
-                    raise RowError(*problem)
-                if problem:  # bureau files: an invalid code names no firm; the name is used instead
-                    raise CellError(problem[1] + "; the firm is resolved by its name instead")
-                return {name: v}
-            if t == "int":
-                number = parse_int(value)
-                return {name: None if number is None else round(number * self.scale[name])}
-            if t == "measure":
-                number, percent = parse_number(value)
-                if number is None:
-                    return {name: None}
-                if percent and col.unit_kind is not None:
-                    raise RowError("bad_number",
-                                   f"{cell.text} '{clean_text(value)}' is a percentage, an amount is expected")
-                return {name: _tidy(number / 100 if percent else number * self.scale[name])}
-            if t == "ratio":
-                number, percent = parse_number(value)
-                if number is None:
-                    return {name: None}
-                return {name: _tidy(number / 100 if percent else number * self.scale[name])}
-            if t == "date":
-                return {name: parse_date(value)}
-            if t == "month":
-                return {name: parse_month(value)}
-            if t == "year":
-                v = squeeze(value)
-                if v is None:
-                    return {name: None}
-                m = re.match(r"^(\d{4})(\.0)?年?(度)?$", v)
-                if not m:
-                    raise RowError("bad_period", f"{cell.text} '{clean_text(value)}' is not a year")
-                return {name: int(m[1])}
-            if t == "quarter":
-                try:
-                    out = {name: parse_quarter(value)}
-                except CellError as exc:
-                    raise RowError("unsupported_period", f"{cell.text}: {exc}") from None
-                if col.keep_raw_as:
-                    out[col.keep_raw_as] = clean_text(value)
-                return out
-            if t == "enum":
-                v = squeeze(value)
-                if v is None:
-                    return {name: None}
-                canonical = col.values.get(v)
-                if canonical is None and not col.open:
-                    allowed = "、".join(dict.fromkeys(col.values.values()))
-                    raise RowError("unknown_value", f"{cell.text} '{clean_text(value)}' is not one of {allowed}")
-                return {name: canonical or clean_text(value)}
-            if t == "list":
-                text = clean_text(value)
-                if text is None:
-                    return {name: None}
-                items = [s for part in _LIST_SEPARATORS.split(text) if (s := squeeze(part))]
-                bad = [s for s in items if not s.isdigit()]
-                if bad:
-                    raise RowError("bad_account", f"{cell.text}: '{bad[0]}' is not an account number (digits only)")
-                return {name: ",".join(items) or None}
-            if t == "names":
-                text = clean_text(value)
-                if text is None:
-                    return {name: None}
-                return {name: ";".join(s for p in _NAME_SEPARATORS.split(text) if (s := clean_text(p))) or None}
-            if t == "capital":
-                text = clean_text(value)
-                if text is None:
-                    return {f"{name}_amount": None, f"{name}_currency": None, f"{name}_cny": None}
-                amount, currency, cny = _capital(text)
-                return {f"{name}_amount": amount, f"{name}_currency": currency, f"{name}_cny": cny}
-            if t == "industry_code":
-                v = squeeze(value)
-                if v is None:
-                    return {name: None}
-                v = v.upper()
-                if not _INDUSTRY.match(v):
-                    raise CellError(f"'{v}' is not a GB/T 4754 industry code (e.g. I6550 or 6550)")
-                return {name: v}
+            return convert(col, cell, value, self.scale.get(col.name, 1.0))
         except CellError as exc:
-            if t in ("int", "measure", "ratio"):
+            if col.type in NUMBER_TYPES:
                 raise RowError("bad_number", f"{cell.text}: {exc}") from None
-            if t in ("month",) and col.name in self.smap.key:
+            if col.type == "month" and col.name in self.smap.key:
                 raise RowError("bad_period", f"{cell.text}: {exc}") from None
             raise
-        raise ValueError(f"unknown column type {t!r} in the {self.smap.source} column map")
 
 
 _ARROW_TYPES = {"varchar": pa.string(), "double": pa.float64(), "bigint": pa.int64(), "date": pa.date32(),
@@ -378,7 +252,7 @@ _SEPARATOR = re.compile(r"[；;、]")
 
 
 # A plain decimal that Arrow's cast reads as Python's float() does (both round correctly), and that
-# _tidy's round(x, 6) leaves unchanged: at most 9 integer and 6 fractional digits, so the double is
+# cell_values.tidy's round(x, 6) leaves unchanged: at most 9 integer and 6 fractional digits, so the double is
 # within a tenth of a millionth of the decimal.
 _PLAIN_DECIMAL = r"^-?[0-9]{1,9}(\.[0-9]{1,6})?$"
 

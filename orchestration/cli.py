@@ -35,7 +35,7 @@ def ensure_sample_inbox() -> None:
 
     if os.environ.get("DCW_INBOX") or DEFAULT_INBOX.exists():
         return
-    from ingestion.sample import generate
+    from sample_world import generate
 
     print(f"writing the sample inbox to {DEFAULT_INBOX}")
     generate(DEFAULT_INBOX)

@@ -251,6 +251,7 @@ def _load_cache(path: Path | None) -> dict:
 def _save_cache(path: Path | None, cache: dict) -> None:
     if path is None:
         return
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_text(json.dumps(cache, ensure_ascii=False), encoding="utf-8")
     os.replace(tmp, path)  # runs sharing the project replace the file whole; entries are keyed by content

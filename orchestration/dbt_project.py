@@ -1,61 +1,59 @@
 """The dbt project as Dagster sees it: location, manifest preparation, and the key translator.
 
-The manifest is prepared once (``dbt parse``) when it is missing, older than the project's
-files or parsed for another working file, never per asset; for a command-line run against a new
-working file, in the background while the ingestion runs (``parse_in_background``).
+Each warehouse folder has dbt's target/ of its own (``dbt_target/``: the manifest, dbt's
+partial-parsing state, each run's artifacts and log), so two warehouses built from one checkout
+never write the same files. The manifest is prepared once (``dbt parse``) when it is missing,
+older than the project's files or parsed for another working file, never per asset; for a
+command-line run against a new working file, in the background while the ingestion runs
+(``parse_in_background``). A new warehouse starts from the newest manifest parsed in this checkout
+(``SEED``, replaced file by file at once), whose asset graph is the same.
 """
 from __future__ import annotations
 
 import atexit
-import importlib.metadata
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping, Sequence
-from functools import cached_property
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject
-from packaging import version
 
-from orchestration.resources import PROJECT_ROOT
+from orchestration.resources import PROJECT_ROOT, warehouse_from_env
 
 DBT_DIR = PROJECT_ROOT / "dbt_project"
 DBT_EXECUTABLE = str(Path(sys.executable).with_name("dbt"))
-DBT_PROJECT = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
+SEED = DBT_DIR / "target"  # the newest manifest parsed in this checkout, for any warehouse: a new one starts from it
 
 LAYER_OF_FOLDER = {"staging": "staging", "intermediate": "intermediate", "core": "core",
                    "business": "marts", "audit": "audit"}
 
 
-class WarehouseDbtCli(DbtCliResource):
-    """dagster-dbt's dbt CLI resource, for the dbt installed beside this Python.
+def dbt_target(warehouse: Path | None = None) -> Path:
+    """dbt's target/ of a warehouse folder (``DCW_WAREHOUSE`` by default)."""
+    return (warehouse or warehouse_from_env()) / "dbt_target"
 
-    The stock resource learns the dbt version by running ``dbt --version`` once per run, a
-    whole dbt start-up (about 4 s); the version of the dbt-core package installed here is that
-    same executable's version. Both overrides are of dagster-dbt internals (pinned in uv.lock);
-    tests/unit/test_definitions.py notices if either stops applying.
-    """
 
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(importlib.metadata.version("dbt-core"))
+def dbt_project(warehouse: Path | None = None) -> DbtProject:
+    """The dbt project, its target/ in the warehouse folder (``DCW_WAREHOUSE`` by default)."""
+    return DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR, target_path=dbt_target(warehouse))
 
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:
-        """No in-process dbt adapter (about 3 s to load dbt's macros each run): it serves only
-        dagster-dbt's fetch_row_counts / fetch_column_metadata, which this project does not use
-        (row counts are read after the build, orchestration/assets/dbt.py)."""
-        return None
+
+def dbt_env(warehouse: Path) -> dict[str, str]:
+    """The environment that points dbt (and dagster-dbt, which reads DBT_TARGET_PATH for each run's artifacts
+    and partial-parsing state) at a warehouse folder: its working file and its target/."""
+    target = str(dbt_target(warehouse))
+    return {"DCW_WORKING_DB": str(warehouse / "working.duckdb"), "DBT_TARGET_PATH": target, "DBT_LOG_PATH": target}
 
 
 def dbt_resource() -> DbtCliResource:
     """The dbt CLI resource the pipeline runs dbt with."""
-    return WarehouseDbtCli(project_dir=DBT_PROJECT, dbt_executable=DBT_EXECUTABLE)
+    return DbtCliResource(project_dir=dbt_project(), dbt_executable=DBT_EXECUTABLE)
 
 
 def _newest_source_mtime() -> float:
@@ -70,19 +68,45 @@ def _parse_command(*target: str) -> list[str]:
             "--profiles-dir", str(DBT_DIR), *(("--target-path", *target) if target else ())]
 
 
+def _working_db() -> str:
+    """The working file of the warehouse in ``DCW_WAREHOUSE``: dbt's profile reads it as DCW_WORKING_DB."""
+    return str(warehouse_from_env() / "working.duckdb")
+
+
 def _parse_env() -> dict[str, str]:
-    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **dbt_env(warehouse_from_env())}
+
+
+def _replace_file(source: Path, destination: Path) -> None:
+    """Copy a file (its modification time too) so that readers of ``destination`` see the old or the new one."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(f".{destination.name}.{os.getpid()}")
+    shutil.copy2(source, partial)
+    os.replace(partial, destination)
+
+
+def _seed_new_target(manifest: Path) -> None:
+    """A warehouse without a manifest starts from the seed's (a manifest parsed for another working file)."""
+    if not manifest.exists() and (SEED / "manifest.json").exists() and (SEED / "parsed_for.txt").exists():
+        _replace_file(SEED / "parsed_for.txt", manifest.with_name("parsed_for.txt"))
+        _replace_file(SEED / "manifest.json", manifest)
+
+
+def _keep_as_seed(target: Path) -> None:
+    for name in ("parsed_for.txt", "manifest.json"):
+        _replace_file(target / name, SEED / name)
 
 
 def _parse_state() -> tuple[bool, bool]:
     """(the manifest is missing or older than the project's files, it was parsed for another working file)."""
-    manifest = DBT_PROJECT.manifest_path
+    manifest = dbt_project().manifest_path
+    _seed_new_target(manifest)
     stamp = manifest.with_name("parsed_for.txt")
     stale = not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
-    return stale, not stamp.exists() or stamp.read_text() != os.environ.get("DCW_WORKING_DB", "")
+    return stale, not stamp.exists() or stamp.read_text() != _working_db()
 
 
-_BACKGROUND: dict[str, tuple[subprocess.Popen, Path]] = {}  # working file → its dbt parse, and where
+_BACKGROUND: dict[str, tuple[subprocess.Popen, Path, Path]] = {}  # working file → its dbt parse, where, its target/
 
 
 def ensure_manifest() -> Path:
@@ -96,14 +120,15 @@ def ensure_manifest() -> Path:
     ``parse_in_background`` has started the parse for this working file, the manifest is returned
     as it is (see there) and ``wait_for_parse`` completes it.
     """
-    manifest = DBT_PROJECT.manifest_path
+    manifest = dbt_project().manifest_path
     stale, moved = _parse_state()
-    if stale or (moved and os.environ.get("DCW_WORKING_DB", "") not in _BACKGROUND):
+    if stale or (moved and _working_db() not in _BACKGROUND):
         wait_for_parse()
-        done = subprocess.run(_parse_command(), env=_parse_env(), capture_output=True, text=True)
+        done = subprocess.run(_parse_command(str(manifest.parent)), env=_parse_env(), capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"dbt parse failed:\n{done.stdout}\n{done.stderr}")
-        manifest.with_name("parsed_for.txt").write_text(os.environ.get("DCW_WORKING_DB", ""))
+        manifest.with_name("parsed_for.txt").write_text(_working_db())
+        _keep_as_seed(manifest.parent)
     return manifest
 
 
@@ -115,25 +140,26 @@ def parse_in_background() -> None:
     name: its contents (the asset graph Dagster builds) are then the same, and only dbt's
     partial-parsing state is for another path. The dbt step calls ``wait_for_parse`` first.
     """
-    working = os.environ.get("DCW_WORKING_DB", "")
+    working = _working_db()
     stale, moved = _parse_state()
-    stamp = DBT_PROJECT.manifest_path.with_name("parsed_for.txt")
+    final = dbt_project().manifest_path.parent
+    stamp = final / "parsed_for.txt"
     if (stale or not moved or not stamp.exists() or Path(stamp.read_text()).name != Path(working).name
             or working in _BACKGROUND):
         return
     wait_for_parse()
-    _remove_dead_parses()
+    _remove_dead_parses(final)
     # into a folder of its own: the manifest in target/ is read meanwhile; wait_for_parse moves the result in
-    target = tempfile.mkdtemp(prefix=f"parse-{os.getpid()}-", dir=DBT_PROJECT.manifest_path.parent)
+    target = tempfile.mkdtemp(prefix=f"parse-{os.getpid()}-", dir=final)
     _BACKGROUND[working] = (subprocess.Popen(_parse_command(target), env=_parse_env(), stdout=subprocess.PIPE,
-                                             stderr=subprocess.STDOUT, text=True), Path(target))
+                                             stderr=subprocess.STDOUT, text=True), Path(target), final)
     atexit.register(wait_for_parse)
 
 
-def _remove_dead_parses() -> None:
+def _remove_dead_parses(target: Path) -> None:
     """Remove the folders of background parses whose process died before moving its result in
     (``parse-<pid>-*``, the pid no longer running)."""
-    for folder in DBT_PROJECT.manifest_path.parent.glob("parse-*"):
+    for folder in target.glob("parse-*"):
         pid = folder.name.split("-")[1]
         if pid.isdigit() and not Path(f"/proc/{pid}").exists():
             shutil.rmtree(folder, ignore_errors=True)
@@ -142,41 +168,43 @@ def _remove_dead_parses() -> None:
 def wait_for_parse() -> None:
     """Wait for a parse started by ``parse_in_background``, put its manifest and partial-parsing
     state in target/ (each file replaced at once) and record the working file they are for."""
-    for working, (process, target) in list(_BACKGROUND.items()):
+    for working, (process, target, final) in list(_BACKGROUND.items()):
         output, _ = process.communicate()
         del _BACKGROUND[working]
         try:
             if process.returncode != 0:
                 raise RuntimeError(f"dbt parse failed:\n{output}")
             for name in ("partial_parse.msgpack", "manifest.json"):
-                os.replace(target / name, DBT_PROJECT.manifest_path.with_name(name))
-            DBT_PROJECT.manifest_path.with_name("parsed_for.txt").write_text(working)
+                os.replace(target / name, final / name)
+            (final / "parsed_for.txt").write_text(working)
+            _keep_as_seed(final)
         finally:
             shutil.rmtree(target, ignore_errors=True)
 
 
 def compile_models(names: list[str], database: str = "working", project_dir: Path = DBT_DIR) -> dict[str, str]:
     """unique id → compiled SQL of the named models, compiled against a database of their own (named
-    ``database``, as the relations in the manifest the SQL is for) that
-    holds only the raw and ops tables as ingestion creates them, empty (``is_incremental()`` is
-    then false: the full-refresh form, with the same columns), so that the working file is not
-    opened. For a build that ran only some models of a changed project (orchestration/column_lineage.py
-    keeps the others' SQL from earlier builds)."""
+    ``database``, as the relations in the manifest the SQL is for) that holds only the raw and ops
+    tables as ingestion creates them, empty (``is_incremental()`` is then false: the full-refresh
+    form, with the same columns), so that no working file is opened. For a build that ran only
+    some models of a changed project (orchestration/column_lineage.py keeps the others' SQL from
+    earlier builds)."""
     import duckdb
 
     from ingestion.load import ensure_raw_tables
 
     with tempfile.TemporaryDirectory(prefix="dcw-compile-") as tmp:
-        path = Path(tmp) / f"{database}.duckdb"
+        path, target = Path(tmp) / f"{database}.duckdb", Path(tmp) / "target"
         with duckdb.connect(str(path)) as con:
             ensure_raw_tables(con)
         done = subprocess.run(
             [DBT_EXECUTABLE, "compile", "--quiet", "--project-dir", str(project_dir), "--profiles-dir",
-             str(project_dir), "--target-path", str(Path(tmp) / "target"), "--select", *names],
-            env={**_parse_env(), "DCW_WORKING_DB": str(path)}, capture_output=True, text=True)
+             str(project_dir), "--target-path", str(target), "--select", *names],
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DCW_WORKING_DB": str(path),
+                 "DBT_TARGET_PATH": str(target), "DBT_LOG_PATH": str(target)}, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"dbt compile failed:\n{done.stdout}\n{done.stderr}")
-        manifest = json.loads((Path(tmp) / "target" / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     return {uid: node["compiled_code"] for uid, node in manifest["nodes"].items() if node.get("compiled_code")}
 
 
@@ -199,6 +227,33 @@ class Translator(DagsterDbtTranslator):
 
     def get_owners(self, dbt_resource_props: Mapping[str, Any]):
         return ["team:data-engineering"]
+
+    def get_asset_check_spec(self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str,
+                             project: DbtProject | None) -> dg.AssetCheckSpec | None:
+        """As dagster-dbt's (which describes a test by its ``meta.description`` only), with a description
+        for every test: its own, else what it checks, as the UI shows it beside the quality suites' checks."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None or spec.description:
+            return spec
+        description = describe_test(manifest["nodes"][unique_id])
+        return dg.AssetCheckSpec(spec.name, asset=spec.asset_key, description=description,
+                                 additional_deps=spec.additional_deps, blocking=spec.blocking, metadata=spec.metadata,
+                                 automation_condition=spec.automation_condition, partitions_def=spec.partitions_def)
+
+
+def describe_test(node: Mapping[str, Any]) -> str:
+    """``[SEVERITY] what the test checks``: its description, else its generic test, column and arguments."""
+    severity = str(node.get("config", {}).get("severity") or "error").upper()
+    test = node.get("test_metadata") or {}
+    if node.get("description"):
+        text = node["description"]
+    elif test:
+        kwargs = {k: v for k, v in (test.get("kwargs") or {}).items() if k not in ("model", "column_name")}
+        text = test["name"] + (f" on {node['column_name']}" if node.get("column_name") else "") + (
+            f" ({', '.join(f'{k}={v}' for k, v in kwargs.items())})" if kwargs else "")
+    else:
+        text = f"singular test {node.get('original_file_path') or node['name']}"
+    return f"[{severity}] {' '.join(text.split())}"
 
 
 TRANSLATOR = Translator(settings=DagsterDbtTranslatorSettings(

@@ -1,33 +1,34 @@
 """Everything Dagster knows, assembled: assets, checks, resources, jobs, the schedule and the sensor.
 
-``build_definitions`` reads the environment (``DCW_INBOX``, ``DCW_WAREHOUSE``) when called, so
-tests can point it at a temporary inbox and warehouse.
+``build_definitions`` reads the environment (``DCW_INBOX``, ``DCW_WAREHOUSE``, ``DCW_FIRST_MONTH``) and prepares dbt's
+manifest when called, never at import: ``defs`` is Dagster's lazy entry point (``dagster dev -m
+orchestration.definitions`` calls it), and tests point it at a temporary inbox and warehouse.
 """
 from __future__ import annotations
 
 import dagster as dg
 
-from orchestration.assets.dbt import warehouse_models
-from orchestration.assets.ingestion import inbox_manifest, raw_assets
-from orchestration.assets.publish import published_warehouse
-from orchestration.automation import economics_job, inbox_sensor, monthly_job, monthly_schedule, registry_job
+from orchestration.assets.dbt import build_dbt_assets
+from orchestration.assets.ingestion import build_raw_assets, inbox_manifest
+from orchestration.assets.publish import build_publish_asset
+from orchestration.automation import build_automation
 from orchestration.checks.asset_checks import quality_checks
 from orchestration.dbt_project import dbt_resource, ensure_manifest
-from orchestration.resources import Warehouse, point_dbt_at_working_db
+from orchestration.resources import Warehouse
 
 __all__ = ["build_definitions", "defs"]
 
 
 def build_definitions() -> dg.Definitions:
     warehouse = Warehouse.from_env()
-    point_dbt_at_working_db()
-    ensure_manifest()  # re-parse only if the working file moved (keeps dbt's partial parsing valid)
+    models, tests = build_dbt_assets(ensure_manifest())  # re-parsed only when stale or for another working file
+    automation = build_automation()  # the partitions from DCW_FIRST_MONTH
     return dg.Definitions(
-        assets=[inbox_manifest, *raw_assets, warehouse_models, published_warehouse],
+        assets=[inbox_manifest, *build_raw_assets(), models, build_publish_asset(models, tests)],
         asset_checks=quality_checks,
-        jobs=[monthly_job, economics_job, registry_job],
-        schedules=[monthly_schedule],
-        sensors=[inbox_sensor],
+        jobs=automation.jobs,
+        schedules=[automation.schedule],
+        sensors=[automation.sensor],
         resources={
             "warehouse": warehouse,
             "dbt": dbt_resource(),
@@ -35,4 +36,6 @@ def build_definitions() -> dg.Definitions:
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

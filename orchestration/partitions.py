@@ -1,8 +1,8 @@
 """Partitions of the warehouse, and which runs a set of files' periods calls for.
 
-- Report month (``MONTHLY``, keys ``2024-03``): power bills, the data-center ledger, the project
-  ledger, and the dbt models (incremental facts take the run's month window).
-- Quarter (``QUARTERLY``, keys ``2024-01`` = the quarter starting in January): economics.
+- Report month (``monthly()``, keys ``2024-03``, from ``DCW_FIRST_MONTH`` on): power bills, the
+  data-center ledger, the project ledger, and the dbt models (incremental facts take the run's month window).
+- Quarter (``quarterly()``, keys ``2024-01`` = the quarter starting in January): economics.
 - Snapshot date (``REGISTRY_SNAPSHOTS``, dynamic, keys ``2024-03-31``): the registry.
 - Plans (yearly, a handful of small files) and the file manifest are not partitioned.
 - The dbt models are not partitioned either: they are tables of the whole history. A monthly run
@@ -20,28 +20,62 @@ the last month of their year), which rebuilds the dbt models for that window and
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import dagster as dg
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
+
+from ingestion.column_maps import kinds_by_period, source_map
+
+# Dagster's run tags for a run's partition and a single-run partition range (what the UI shows on a run and
+# what `dagster asset materialize --partition-range` sets); the dagster package exports no constants for them.
+# tests/unit/test_partitions.py fails should Dagster stop reading or writing them.
+PARTITION_NAME_TAG = "dagster/partition"
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 TIMEZONE = "Asia/Shanghai"
-FIRST_MONTH = "2020-01"  # the earliest report month the warehouse accepts (YYYY-MM)
-
-MONTHLY = dg.MonthlyPartitionsDefinition(start_date=FIRST_MONTH, fmt="%Y-%m", timezone=TIMEZONE)
-QUARTERLY = dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start=FIRST_MONTH,
-                                              fmt="%Y-%m", timezone=TIMEZONE)
+# The earliest report month the warehouse accepts (DCW_FIRST_MONTH, YYYY-MM): the monthly partitions start
+# there, the quarterly ones at its quarter. Read when the definitions are built.
+DEFAULT_FIRST_MONTH = "2020-01"
 REGISTRY_SNAPSHOTS = dg.DynamicPartitionsDefinition(name="registry_snapshots")
 
-PARTITIONS_OF_KIND: dict[str, dg.PartitionsDefinition | None] = {
-    "power": MONTHLY, "dc_ledger": MONTHLY, "projects": MONTHLY,
-    "economics": QUARTERLY, "registry": REGISTRY_SNAPSHOTS, "plans": None,
-}
+
+def first_month() -> str:
+    """``DCW_FIRST_MONTH`` (default 2020-01); a ValueError naming the fix when it is no month."""
+    value = (os.environ.get("DCW_FIRST_MONTH") or DEFAULT_FIRST_MONTH).strip()
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ValueError(f"DCW_FIRST_MONTH={value!r} is not a month: set it as YYYY-MM (e.g. 2021-01), "
+                         "the earliest report month the warehouse accepts")
+    return value
+
+
+@functools.cache
+def _time_partitions(first: str) -> tuple[dg.MonthlyPartitionsDefinition, dg.TimeWindowPartitionsDefinition]:
+    day = dt.date.fromisoformat(f"{first}-01")
+    return (dg.MonthlyPartitionsDefinition(start_date=first, fmt="%Y-%m", timezone=TIMEZONE),
+            dg.TimeWindowPartitionsDefinition(cron_schedule="0 0 1 1,4,7,10 *", start=quarter_key(day),
+                                              fmt="%Y-%m", timezone=TIMEZONE))
+
+
+def monthly() -> dg.MonthlyPartitionsDefinition:
+    """Report months (keys ``2024-03``) from the first month on."""
+    return _time_partitions(first_month())[0]
+
+
+def quarterly() -> dg.TimeWindowPartitionsDefinition:
+    """Quarters (keys ``2024-01`` = the quarter starting in January) from the first month's quarter on."""
+    return _time_partitions(first_month())[1]
+
+
+def partitions_of_kind(kind: str) -> dg.PartitionsDefinition | None:
+    """How a source kind's raw asset is partitioned (None: not partitioned), by the kind of its period."""
+    return {"month": monthly, "quarter": quarterly, "date": lambda: REGISTRY_SNAPSHOTS,
+            "year": lambda: None}[source_map(kind).period["kind"]]()
+
 
 MONTHLY_JOB = "monthly"
 ECONOMICS_JOB = "economics"
@@ -69,7 +103,7 @@ def months_of_run(tags: Mapping[str, str]) -> tuple[str, str] | None:
 def dbt_month_window(first: str, last: str) -> dict[str, str]:
     """The environment that gives dbt report months [first, last]: ``DCW_MONTH_FROM`` inclusive,
     ``DCW_MONTH_TO`` exclusive (ISO dates; ``dbt_project/macros/month_window.sql``)."""
-    window = MONTHLY.time_window_for_partition_key(last)
+    window = monthly().time_window_for_partition_key(last)
     return {"DCW_MONTH_FROM": f"{first}-01", "DCW_MONTH_TO": window.end.date().isoformat()}
 
 
@@ -98,7 +132,8 @@ class Launch:
 
 def _clamp_months(months: set[dt.date], last_month: str) -> list[str]:
     """Month keys within the partitions: earlier months are dropped, later ones run as the last month."""
-    return sorted({min(month_key(m), last_month) for m in months if month_key(m) >= FIRST_MONTH})
+    first = first_month()
+    return sorted({min(month_key(m), last_month) for m in months if month_key(m) >= first})
 
 
 def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
@@ -111,22 +146,22 @@ def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
     no usable period (all unreadable, say), the monthly run is for ``last_month`` so the files are
     still registered.
     """
+    def periods(*period_kinds: str) -> set[dt.date]:
+        return {d for kind in kinds_by_period(*period_kinds) for d in periods_by_kind.get(kind, set())}
+
     launches: list[Launch] = []
-    snapshots = sorted(d.isoformat() for d in periods_by_kind.get("registry", set()))
+    snapshots = sorted(d.isoformat() for d in periods("date"))
     if snapshots:
         launches.append(Launch(REGISTRY_JOB, snapshots[0], snapshots[-1]))
-    quarters = sorted({quarter_key(d) for d in periods_by_kind.get("economics", set())
-                       if quarter_key(d) >= FIRST_MONTH} & set(QUARTERLY.get_partition_keys()))
+    quarters = sorted({quarter_key(d) for d in periods("quarter")} & set(quarterly().get_partition_keys()))
     if quarters:
         launches.append(Launch(ECONOMICS_JOB, quarters[0], quarters[-1]))
-    months: set[dt.date] = set()
-    for kind in ("power", "dc_ledger", "projects"):
-        months |= periods_by_kind.get(kind, set())
-    for q in periods_by_kind.get("economics", set()):
+    months = set(periods("month"))
+    for q in periods("quarter"):
         months |= {dt.date(q.year, q.month + i, 1) for i in range(3)}
-    months |= {d.replace(day=1) for d in periods_by_kind.get("registry", set())}
+    months |= {d.replace(day=1) for d in periods("date")}
     if not months:  # plans alone: the marts of the plan year, as of its last month
-        months = {dt.date(d.year, 12, 1) for d in periods_by_kind.get("plans", set())}
+        months = {dt.date(d.year, 12, 1) for d in periods("year")}
     keys = _clamp_months(months, last_month)
     kinds = frozenset(periods_by_kind)
     if keys:
@@ -137,4 +172,4 @@ def plan_launches(periods_by_kind: dict[str, set[dt.date]], last_month: str, *,
 
 
 def last_month_key() -> str:
-    return MONTHLY.get_last_partition_key()
+    return monthly().get_last_partition_key()

@@ -29,16 +29,6 @@ def warehouse_from_env() -> Path:
     return Path(os.environ.get("DCW_WAREHOUSE") or DEFAULT_WAREHOUSE).resolve()
 
 
-def point_dbt_at_working_db() -> Path:
-    """Export DCW_WORKING_DB (read by dbt_project/profiles.yml) from DCW_WAREHOUSE; return it."""
-    working = warehouse_from_env() / "working.duckdb"
-    os.environ["DCW_WORKING_DB"] = str(working)
-    return working
-
-
-point_dbt_at_working_db()  # before the dbt manifest is prepared at import time
-
-
 @contextmanager
 def environment(values: dict[str, str]) -> Iterator[None]:
     """``os.environ`` with these values while the block runs (dagster-dbt hands its environment to

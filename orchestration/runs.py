@@ -18,21 +18,22 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from ingestion.column_maps import kinds_by_period
 from ingestion.manifest import classify, unpublished, unregistered
 from ingestion.periods import periods_by_kind
 from orchestration.partitions import (
     FULL_REFRESH_TAG,
-    MONTHLY,
     MONTHLY_JOB,
     REGISTRY_SNAPSHOTS,
     Launch,
     last_month_key,
+    monthly,
     plan_launches,
 )
 from orchestration.recovery import release_lease
 from orchestration.selection import monthly_selection
 
-MONTHLY_KINDS = ("power", "dc_ledger", "projects", "plans")  # their periods matter to the monthly run only
+MONTHLY_KINDS = kinds_by_period("month", "year")  # their periods matter to the monthly run only
 
 
 def inbox_files(inbox: Path) -> list[str]:
@@ -98,14 +99,14 @@ def run_new_files(defs: dg.Definitions, inbox: Path, working_db: Path, instance:
 
 
 def _add_snapshot_partitions(instance: dg.DagsterInstance, periods: dict[str, set[dt.date]]) -> None:
-    snapshots = sorted(d.isoformat() for d in periods.get("registry", set()))
+    snapshots = sorted(d.isoformat() for kind in kinds_by_period("date") for d in periods.get(kind, set()))
     known = set(instance.get_dynamic_partitions(REGISTRY_SNAPSHOTS.name))
     instance.add_dynamic_partitions(REGISTRY_SNAPSHOTS.name, [k for k in snapshots if k not in known])
 
 
 def check_month_range(first: str, last: str) -> None:
     """Raise ValueError, with what to type instead, unless [first, last] is a range of monthly partitions."""
-    keys = MONTHLY.get_partition_keys()
+    keys = monthly().get_partition_keys()
     for key in (first, last):
         if key not in keys:
             raise ValueError(f"{key} is not a report month of the warehouse ({keys[0]} to {keys[-1]}, as YYYY-MM)")

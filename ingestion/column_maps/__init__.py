@@ -1,7 +1,8 @@
 """Parsing rules as data: the YAML files beside this module, loaded into small typed objects.
 
-One YAML per source kind (aliases, types, units, value synonyms, keys), ``units.yaml`` (unit
-factors to the canonical unit) and ``common.yaml`` (footer markers, currencies, exchange rates).
+``sources.yaml`` (the registry of source kinds: inbox folder, file types), one YAML per source kind
+(raw table, period, aliases, types, units, value synonyms, keys), ``units.yaml`` (unit factors to
+the canonical unit) and ``common.yaml`` (footer markers, currencies, exchange rates).
 A renamed header or a new synonym is a one-line change in a YAML file, never in code.
 """
 from __future__ import annotations
@@ -15,7 +16,13 @@ import yaml
 from ingestion.normalize import squeeze
 
 HERE = Path(__file__).parent
-SOURCE_KINDS = ("dc_ledger", "projects", "economics", "plans", "registry", "power")
+SOURCES: dict[str, dict] = yaml.safe_load((HERE / "sources.yaml").read_text(encoding="utf-8"))
+SOURCE_KINDS = tuple(SOURCES)  # in load order
+
+
+def kinds_by_period(*period_kinds: str) -> tuple[str, ...]:
+    """The source kinds whose period is of one of these kinds (month, quarter, date, year), in load order."""
+    return tuple(kind for kind in SOURCE_KINDS if source_map(kind).period["kind"] in period_kinds)
 
 
 def header_key(text: str) -> str:

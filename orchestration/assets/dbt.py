@@ -28,16 +28,17 @@ as ``audit.column_lineage``) and attached to each model's materialization as Dag
 import datetime as dt
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 import duckdb
-from dagster_dbt import DbtCliResource, dbt_assets
+from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
-from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, compile_models, ensure_manifest, wait_for_parse
+from orchestration.dbt_project import SEED, TRANSLATOR, compile_models, dbt_env, dbt_project, wait_for_parse
 from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
 from orchestration.resources import Warehouse, environment
 
@@ -45,7 +46,7 @@ from orchestration.resources import Warehouse, environment
 CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
 
 
-LINEAGE_CACHE = "column_lineage_cache.json"  # beside the manifest: compiled SQL and each model's lineage, by content
+LINEAGE_CACHE = "column_lineage_cache.json"  # compiled SQL and each model's lineage, by content
 NO_WINDOW = {"DCW_MONTH_FROM": "", "DCW_MONTH_TO": ""}
 # dbt unit tests (unit_tests: in the models' yml) test SQL on hand-made rows: they run in `make test`
 # (tests/integration/test_dbt_unit_tests.py), not in a production build
@@ -63,51 +64,72 @@ def dbt_build_args(context: dg.AssetExecutionContext) -> tuple[list[str], dict[s
     return BUILD, dbt_month_window(*months), f"{months[0]} to {months[1]}"
 
 
-@dbt_assets(manifest=ensure_manifest(), project=DBT_PROJECT, dagster_dbt_translator=TRANSLATOR,
-            pool=WORKING_DB_POOL)
-def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    args, env, months = dbt_build_args(context)
-    context.log.info(f"dbt {' '.join(args)} ({', '.join(f'{k}={v}' for k, v in env.items() if v) or 'every month'})")
-    wait_for_parse()  # a parse the command line started in the background (orchestration/dbt_project.py)
-    with warehouse.connect():  # a lock held by another process: waited for, then reported with its PID
-        pass
-    with environment(env):
-        invocation = dbt.cli(args, context=context, raise_on_error=False)
-    checks, outputs = [], []
-    for event in invocation.stream():
-        if isinstance(event, dg.Output):
-            outputs.append(event)  # held until dbt is done: their row counts are read from the file dbt writes
-            continue
-        if isinstance(event, CHECK_EVENTS):
-            checks.append(event)
-        yield event
-    # column lineage from the build's compiled SQL (no database); not for a failed build, which publishes nothing
-    manifest = invocation.target_path / "manifest.json"
-    lineage = column_lineage_of(manifest) if invocation.is_successful() else None
-    with warehouse.connect() as con:
-        records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run.run_id)
-        counts = table_row_counts(con)
-        if lineage is not None:
-            write_column_lineage(con, lineage)
-    by_model = column_lineage_metadata(lineage, manifest) if lineage else {}
-    for output in outputs:
-        key = context.asset_key_for_output(output.output_name)
-        rows = counts.get(tuple(key.path))
-        yield output.with_metadata({**output.metadata, "months": months,
-                                    **({"dagster/row_count": rows} if rows is not None else {}),
-                                    **({"dagster/column_lineage": by_model[key]} if key in by_model else {})})
-    if not invocation.is_successful():
-        failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
-        detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
-        raise dg.Failure(f"dbt build failed, nothing is published ({detail}). See the dbt log in the run "
-                         "and audit.check_results.", metadata={"failed_checks": failed})
+@dataclass(frozen=True)
+class DbtTests:
+    """The dbt tests of a manifest, as the check history records them."""
+
+    by_id: dict[str, tuple[dg.AssetCheckKey, str]]  # unique_id → (check key, configured severity)
+    blocking: frozenset[dg.AssetCheckKey]            # the asset checks of error-severity tests
+
+
+def build_dbt_assets(manifest: Path) -> tuple[dg.AssetsDefinition, DbtTests]:
+    """The dbt models as one asset definition (dbt tests as its checks) from a parsed manifest, and its tests."""
+    tests: DbtTests
+    project = dbt_project(manifest.parent.parent)  # the warehouse folder whose dbt_target/ holds the manifest
+
+    @dbt_assets(manifest=manifest, project=project, dagster_dbt_translator=TRANSLATOR, pool=WORKING_DB_POOL)
+    def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+        args, env, months = dbt_build_args(context)
+        window = ", ".join(f"{k}={v}" for k, v in env.items() if v) or "every month"
+        context.log.info(f"dbt {' '.join(args)} ({window})")
+        wait_for_parse()  # a parse the command line started in the background (orchestration/dbt_project.py)
+        with warehouse.connect():  # a lock held by another process: waited for, then reported with its PID
+            pass
+        with environment({**env, **dbt_env(Path(warehouse.warehouse_dir))}):  # its working file and target/
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
+        checks, outputs = [], []
+        for event in invocation.stream():
+            if isinstance(event, dg.Output):
+                outputs.append(event)  # held until dbt is done: their row counts are read from the file dbt writes
+                continue
+            if isinstance(event, CHECK_EVENTS):
+                checks.append(event)
+            yield event
+        # column lineage from the build's compiled SQL (no database); not for a failed build, which publishes nothing
+        built = invocation.target_path / "manifest.json"
+        lineage = column_lineage_of(built) if invocation.is_successful() else None
+        with warehouse.connect() as con:
+            records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json",
+                                        context.run.run_id, tests)
+            counts = table_row_counts(con)
+            if lineage is not None:
+                write_column_lineage(con, lineage)
+        by_model = column_lineage_metadata(lineage, built) if lineage else {}
+        for output in outputs:
+            key = context.asset_key_for_output(output.output_name)
+            rows = counts.get(tuple(key.path))
+            yield output.with_metadata({**output.metadata, "months": months,
+                                        **({"dagster/row_count": rows} if rows is not None else {}),
+                                        **({"dagster/column_lineage": by_model[key]} if key in by_model else {})})
+        if not invocation.is_successful():
+            failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
+            detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
+            raise dg.Failure(f"dbt build failed, nothing is published ({detail}). See the dbt log in the run "
+                             "and audit.check_results.", metadata={"failed_checks": failed})
+
+    # dagster-dbt gives a passing test the severity ERROR whatever its dbt severity; the history records the
+    # configured one.
+    tests = DbtTests(_dbt_tests(manifest, project), frozenset(spec.key for spec in warehouse_models.check_specs
+                                                     if spec.blocking))
+    return warehouse_models, tests
 
 
 def column_lineage_of(manifest: Path) -> list:
-    """The project's column lineage (orchestration/column_lineage.py) from the build's manifest."""
+    """The project's column lineage (orchestration/column_lineage.py) from a build's manifest. Its cache
+    lives beside the checkout's seed manifest, shared by the warehouses of the checkout (keyed by content)."""
     from orchestration.column_lineage import derive  # sqlglot: imported when a build needs it
 
-    return derive(manifest, DBT_PROJECT.manifest_path.with_name(LINEAGE_CACHE), compile_models=compile_models)
+    return derive(manifest, SEED / LINEAGE_CACHE, compile_models=compile_models)
 
 
 def write_column_lineage(con: duckdb.DuckDBPyConnection, lineage: list) -> None:
@@ -145,30 +167,23 @@ def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], in
             for schema, table in tables}
 
 
-# dagster-dbt gives a passing test the severity ERROR whatever its dbt severity; the history records the configured one.
-BLOCKING_DBT_CHECKS = {spec.key for spec in warehouse_models.check_specs if spec.blocking}
-
-
-def _dbt_tests() -> dict[str, tuple[dg.AssetCheckKey, str]]:
+def _dbt_tests(manifest_path: Path, project: DbtProject) -> dict[str, tuple[dg.AssetCheckKey, str]]:
     """unique_id → (check key, configured severity) of every dbt test, keyed as dagster-dbt keys its check events
     (a test dagster-dbt cannot key is recorded under its first parent)."""
-    manifest = json.loads(ensure_manifest().read_text(encoding="utf-8"))
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     nodes = {**manifest["nodes"], **manifest["sources"]}
     tests = {}
     for unique_id, node in manifest["nodes"].items():
         if node["resource_type"] != "test":
             continue
-        key = get_asset_check_key_for_test(manifest, TRANSLATOR, unique_id, DBT_PROJECT) or dg.AssetCheckKey(
+        key = get_asset_check_key_for_test(manifest, TRANSLATOR, unique_id, project) or dg.AssetCheckKey(
             TRANSLATOR.get_asset_key(nodes[node["depends_on"]["nodes"][0]]), node["name"])
         tests[unique_id] = (key, str(node["config"]["severity"]).upper())
     return tests
 
 
-DBT_TESTS = _dbt_tests()
-
-
 def record_dbt_checks(con: duckdb.DuckDBPyConnection, checks: Iterable[dg.AssetCheckResult | dg.AssetCheckEvaluation],
-                      run_results: Path, run_id: str) -> list[CheckRecord]:
+                      run_results: Path, run_id: str, tests: DbtTests) -> list[CheckRecord]:
     """Append the test results of one dbt invocation to ``ops.check_results``; return the records.
 
     The asset checks come from dagster-dbt's check events; the tests that are no asset check (on
@@ -185,16 +200,16 @@ def record_dbt_checks(con: duckdb.DuckDBPyConnection, checks: Iterable[dg.AssetC
         records.append(CheckRecord(
             check_name=event.check_name, asset="/".join(event.asset_key.path), passed=event.passed,
             severity=event.severity.value if not event.passed else (
-                "ERROR" if dg.AssetCheckKey(event.asset_key, event.check_name) in BLOCKING_DBT_CHECKS else "WARN"),
+                "ERROR" if dg.AssetCheckKey(event.asset_key, event.check_name) in tests.blocking else "WARN"),
             observed_value=json.dumps({"failed_rows": meta.get("dagster_dbt/failed_row_count"),
                                        "status": meta.get("status")}, default=str),
             failing_sample=None if event.passed else failing_rows_sample(con, compiled.get(meta.get("unique_id"))),
             run_id=run_id, checked_at=now))
     for unique_id, result in results.items():  # tests that are no asset check: dbt sources' tests
         status = result.get("status")
-        if unique_id in seen or unique_id not in DBT_TESTS or status == "skipped":
+        if unique_id in seen or unique_id not in tests.by_id or status == "skipped":
             continue
-        key, configured = DBT_TESTS[unique_id]
+        key, configured = tests.by_id[unique_id]
         passed = status == "pass"
         records.append(CheckRecord(
             check_name=key.name, asset="/".join(key.asset_key.path), passed=passed,

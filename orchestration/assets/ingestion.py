@@ -17,7 +17,7 @@ from ingestion.column_maps import SOURCE_KINDS, source_map
 from ingestion.load import ensure_raw_tables, load_source
 from ingestion.manifest import pending, register_inbox
 from orchestration.checks.runner import start_gx_process
-from orchestration.partitions import PARTITIONS_OF_KIND
+from orchestration.partitions import partitions_of_kind
 from orchestration.resources import Warehouse
 
 WORKING_DB_POOL = "working_duckdb"  # every writer of the working file shares this pool (limit 1)
@@ -55,7 +55,7 @@ def inbox_manifest(context: dg.AssetExecutionContext, warehouse: Warehouse) -> d
 
 def _raw_asset(kind: str) -> dg.AssetsDefinition:
     smap = source_map(kind)
-    partitions_def = PARTITIONS_OF_KIND[kind]
+    partitions_def = partitions_of_kind(kind)
 
     @dg.asset(
         name=smap.table,
@@ -88,4 +88,6 @@ def _raw_asset(kind: str) -> dg.AssetsDefinition:
     return _load
 
 
-raw_assets = [_raw_asset(kind) for kind in SOURCE_KINDS]
+def build_raw_assets() -> list[dg.AssetsDefinition]:
+    """One raw asset per source kind, partitioned as ``orchestration.partitions`` says (read when called)."""
+    return [_raw_asset(kind) for kind in SOURCE_KINDS]

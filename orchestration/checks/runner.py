@@ -74,6 +74,7 @@ def _describe(c: dict) -> str:
 _GX_LOCK = threading.Lock()
 _gx_pool: ProcessPoolExecutor | None = None
 _gx_started: Future | None = None  # done once the GX process has imported GX and built its context
+_gx_processes: list[multiprocessing.Process] = []  # the pool's process, as multiprocessing lists its children
 
 
 def start_gx_process() -> None:
@@ -85,12 +86,19 @@ def start_gx_process() -> None:
     turns with everything else for Python's interpreter lock. It is spawned (not forked, which is
     unsafe once threads run), so it imports only this module's dependencies, and it is reused for
     the rest of this process's life."""
-    global _gx_pool, _gx_started
+    global _gx_pool, _gx_started, _gx_processes
     with _GX_LOCK:
         if _gx_pool is None:
             _gx_pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                            initializer=_gx_context_once)
-            _gx_started = _gx_pool.submit(int)  # the pool starts its process on the first task
+            before = set(multiprocessing.active_children())
+            _gx_started = _gx_pool.submit(int)  # the pool starts its process on the first task, in submit
+            _gx_processes = [p for p in multiprocessing.active_children() if p not in before]
+
+
+def gx_processes() -> list[multiprocessing.Process]:
+    """The processes of the running GX pool (none when it is not running)."""
+    return list(_gx_processes) if _gx_pool is not None else []
 
 
 def stop_gx_process() -> None:
@@ -108,7 +116,7 @@ def stop_gx_process() -> None:
     if terminate is not None:
         terminate()
         return
-    for process in list(pool._processes.values()):  # before 3.14 the executor has no public way
+    for process in _gx_processes:  # before 3.14 the executor has no way of its own
         process.terminate()
     pool.shutdown(wait=True, cancel_futures=True)
 
@@ -132,12 +140,7 @@ def _gx_context_once():
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
-    from great_expectations.execution_engine import pandas_execution_engine
 
-    # GX fingerprints every dataframe batch under HASH_THRESHOLD bytes (pandas' hash of every row,
-    # then md5) for batch markers these checks never read: ~3 s for the province's 4M registry rows.
-    # A GX internal (pinned in uv.lock); tests/unit/test_quality_gates.py notices if it stops applying.
-    pandas_execution_engine.HASH_THRESHOLD = 0
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     batch_definition = (context.data_sources.add_pandas("warehouse")

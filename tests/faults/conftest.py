@@ -192,7 +192,7 @@ def manifest(published_or_working: Path, schema: str = "audit") -> dict[str, tup
 def temporary_files(warehouse: Path) -> list[str]:
     """What a publication or a parse leaves only while it runs."""
     found = [p.name for p in warehouse.glob(".published-*")]
-    found += [p.name for p in (ROOT / "dbt_project" / "target").glob("parse-*")]
+    found += [p.name for p in (warehouse / "dbt_target").glob("parse-*")]
     leases = warehouse / ".leases"
     return found + ([f".leases/{p.name}" for p in leases.iterdir()] if leases.is_dir() else [])
 
@@ -229,7 +229,7 @@ def partial_inbox(inbox: Path, held_back: list[str], target: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def world(tmp_path_factory) -> World:
-    from ingestion.sample import generate
+    from sample_world import generate
 
     root = tmp_path_factory.mktemp("faults")
     inbox = root / "inbox"

@@ -99,7 +99,6 @@ def test_the_inbox_sensor_recovers_a_run_whose_process_died(world, tmp_path):
     requests runs, marks such a run failed and frees the concurrency slot it held, as ``run`` does."""
     import dagster as dg
 
-    from orchestration.automation import inbox_sensor
     from orchestration.definitions import build_definitions
     from orchestration.instance import ensure_dagster_home
     from orchestration.resources import Warehouse, environment
@@ -117,8 +116,9 @@ def test_the_inbox_sensor_recovers_a_run_whose_process_died(world, tmp_path):
             started = dg.RunsFilter(statuses=[dg.DagsterRunStatus.STARTED])
             dead = [r.dagster_run.run_id for r in instance.get_run_records(filters=started)]
             assert len(dead) == 1 and instance.event_log_storage.get_concurrency_run_ids() == set(dead)
-            context = dg.build_sensor_context(instance=instance, definitions=build_definitions(), resources={
+            defs = build_definitions()
+            context = dg.build_sensor_context(instance=instance, definitions=defs, resources={
                 "warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(warehouse))})
-            inbox_sensor(context)
+            defs.resolve_sensor_def("inbox_sensor")(context)
             assert instance.get_run_by_id(dead[0]).status == dg.DagsterRunStatus.FAILURE
             assert instance.event_log_storage.get_concurrency_run_ids() == set()

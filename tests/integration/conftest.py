@@ -74,7 +74,7 @@ def run_pipeline(inbox: Path, warehouse: Path, instance=None) -> Run:
 @pytest.fixture(scope="session")
 def sample(tmp_path_factory):
     """The default sample inbox and its truth."""
-    from ingestion.sample import generate
+    from sample_world import generate
 
     inbox = tmp_path_factory.mktemp("inbox")
     truth = generate(inbox)

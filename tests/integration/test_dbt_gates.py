@@ -343,9 +343,12 @@ class Batch:
 @pytest.fixture(scope="module")
 def gates(fixture_build, tmp_path_factory):
     """Plan, pack and run every violation; returns (test id → Outcome, batches)."""
-    from orchestration.assets.dbt import CHECK_EVENTS, record_dbt_checks, warehouse_models
-    from orchestration.assets.publish import CURRENT_CHECKS
+    from orchestration.assets.dbt import CHECK_EVENTS, build_dbt_assets, record_dbt_checks
+    from orchestration.assets.publish import current_checks
     from orchestration.dbt_project import TRANSLATOR, dbt_resource
+
+    warehouse_models, tests = build_dbt_assets(ensure_manifest())
+    CURRENT_CHECKS = current_checks(warehouse_models, tests)
 
     # The fixture's build passed every blocking test. The base holds the same rows, views turned into tables.
     root = tmp_path_factory.mktemp("gates")
@@ -398,7 +401,7 @@ def gates(fixture_build, tmp_path_factory):
             status = {uid: r["status"] for uid, r in results.items()}
             run_id = f"gates-{number:02d}"
             with duckdb.connect(str(working)) as con:
-                record_dbt_checks(con, checks, run_results, run_id)
+                record_dbt_checks(con, checks, run_results, run_id, tests)
                 recorded = con.execute("select check_name, asset, passed, severity from ops.check_results "
                                        "where run_id = ?", [run_id]).fetchall()
             try:
@@ -426,9 +429,11 @@ def test_blocking_dbt_tests_are_read_from_the_manifest():
 
 def test_every_blocking_dbt_test_is_known_to_the_publish_gate():
     """A dbt test the gate does not know is ignored by it (it could not block) even when its failure is recorded."""
-    from orchestration.assets.dbt import DBT_TESTS
-    from orchestration.assets.publish import CURRENT_CHECKS
+    from orchestration.assets.dbt import build_dbt_assets
+    from orchestration.assets.publish import current_checks
 
+    models, tests = build_dbt_assets(ensure_manifest())
+    DBT_TESTS, CURRENT_CHECKS = tests.by_id, current_checks(models, tests)
     unknown = [MANIFEST["nodes"][t]["name"] for t in BLOCKING if t not in DBT_TESTS
                or (DBT_TESTS[t][0].name, "/".join(DBT_TESTS[t][0].asset_key.path)) not in CURRENT_CHECKS]
     assert not unknown, f"blocking dbt tests unknown to the publish gate: {unknown}"

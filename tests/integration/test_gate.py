@@ -40,7 +40,7 @@ def test_pue_below_one_blocks_publication_and_says_why(pipeline, sample, tmp_pat
     failed = con.execute("select check_name, asset, severity from ops.check_results "
                          "where run_id = ? and not passed", [run.result.run_id]).fetchall()
     con.close()
-    assert ("pue_within_1_3", "marts/fct_center_month", "ERROR") in failed
+    assert ("accepted_range_fct_center_month_pue__3__1", "marts/fct_center_month", "ERROR") in failed
     published_steps = [e for e in run.result.all_events
                        if e.step_key == "published__warehouse" and e.event_type_value == "STEP_SUCCESS"]
     assert not published_steps
@@ -50,6 +50,6 @@ def test_warning_checks_are_recorded_and_do_not_block(pipeline):
     run_id = pipeline.query("select run_id from audit.publication")[0][0]
     warned = pipeline.query("select check_name from audit.check_results where run_id = ? and not passed "
                             "and severity = 'WARN'", [run_id])
-    assert {"racks_in_order", "bill_arithmetic"} <= {name for (name,) in warned}
+    assert {"racks_in_order", "accepted_values_fct_power_bill_arithmetic_ok__True"} <= {name for (name,) in warned}
     assert not pipeline.query("select * from audit.check_results where run_id = ? and not passed "
                               "and severity = 'ERROR'", [run_id])

@@ -8,7 +8,7 @@ import shutil
 import dagster as dg
 import pytest
 
-from orchestration.dbt_project import DBT_PROJECT
+from orchestration.dbt_project import dbt_target
 from orchestration.partitions import MONTHLY_JOB
 from tests.integration.conftest import pointed_at
 
@@ -53,7 +53,6 @@ def test_registry_refresh_loads_one_snapshot_partition(pipeline, tmp_path):
 def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, tmp_path):
     """A re-issued bill for one month: the sensor asks for that month and the assets bills affect;
     the run rebuilds those alone, and the published facts then equal a full rebuild of the same inbox."""
-    from orchestration.automation import inbox_sensor
     from orchestration.definitions import build_definitions
     from orchestration.resources import Warehouse
     from orchestration.runs import run_inbox
@@ -68,7 +67,7 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
     resources = {"warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(warehouse))}
 
     def tick(cursor):
-        return inbox_sensor(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance,
+        return defs.resolve_sensor_def("inbox_sensor")(dg.build_sensor_context(cursor=cursor, resources=resources, instance=instance,
                                                     definitions=defs))
     first = tick(None)  # the inbox as already loaded: remembered, then the new file
     before = _facts(pipeline)
@@ -96,7 +95,7 @@ def test_next_months_file_through_the_sensor_replaces_that_month_only(pipeline, 
     dbt_calls = [e.user_message for e in instance.all_logs(result.run_id) if (e.user_message or "").startswith("dbt build")]
     assert len(dbt_calls) == 1 and f"DCW_MONTH_FROM={key}-01" in dbt_calls[0]
     # the window came as environment variables: dbt re-parsed the files that read them, not the project
-    (dbt_log,) = (DBT_PROJECT.project_dir / "target").glob(f"warehouse_models-{result.run_id[:7]}-*/dbt.log")
+    (dbt_log,) = dbt_target(warehouse).glob(f"warehouse_models-{result.run_id[:7]}-*/dbt.log")
     assert "Unable to do partial parsing" not in dbt_log.read_text(encoding="utf-8")
 
     after = _facts(pipeline, db=warehouse / "published.duckdb")

@@ -15,7 +15,7 @@ STOCK = ("racks_built", "racks_in_use", "compute_general_pflops", "compute_ai_pf
 
 @pytest.fixture(scope="module")
 def scaled(tmp_path_factory):
-    from ingestion.sample import generate
+    from sample_world import generate
 
     inbox = tmp_path_factory.mktemp("inbox_0_1")
     generate(inbox, scale=0.1)

@@ -63,7 +63,8 @@ def webserver(pipeline, tmp_path_factory):
     env = {**os.environ, "DAGSTER_HOME": str(home), "DCW_INBOX": str(pipeline.inbox), "DCW_WAREHOUSE": str(warehouse)}
     dagster = Path(sys.executable).with_name("dagster")
     log = (tmp / "dagster_dev.log").open("w")  # a file, not a pipe: a full pipe would block the runs' output
-    proc = subprocess.Popen([str(dagster), "dev", "-m", "orchestration.definitions", "-h", "127.0.0.1", "-p", str(port)],
+    # as `make ui`: the code location named in pyproject.toml ([tool.dagster]), read from the project's folder
+    proc = subprocess.Popen([str(dagster), "dev", "-h", "127.0.0.1", "-p", str(port)], cwd=Path(__file__).parents[2],
                             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -146,6 +147,7 @@ def test_a_backfill_of_two_months_launched_from_the_ui_is_one_run_that_publishes
     months = [m for (m,) in pipeline.query(
         "select distinct strftime(month, '%Y-%m') from marts.fct_center_month order by 1")][1:3]
     (repository,) = _graphql(base, LOCATION)["repositoriesOrError"]["nodes"]
+    assert repository["location"]["name"] == "dc_cluster_warehouse"  # the project's name, not a module's
     selector = {"partitionSetName": "monthly_partition_set", "repositorySelector": {
         "repositoryLocationName": repository["location"]["name"], "repositoryName": repository["name"]}}
     launched = _graphql(base, LAUNCH_BACKFILL, {"params": {"selector": selector, "partitionNames": months,

@@ -53,7 +53,7 @@ def csvfile(tmp_path):
 @pytest.fixture(scope="session")
 def sample_inbox(tmp_path_factory) -> Path:
     """The deterministic sample inbox (files only; no run)."""
-    from ingestion.sample import generate
+    from sample_world import generate
 
     inbox = tmp_path_factory.mktemp("sample_inbox")
     generate(inbox)

@@ -5,7 +5,6 @@ import shutil
 
 import dagster as dg
 
-from orchestration.automation import inbox_sensor, monthly_schedule
 from orchestration.definitions import build_definitions
 from orchestration.partitions import ECONOMICS_JOB, MONTHLY_JOB, REGISTRY_JOB, plan_launches
 from orchestration.resources import Warehouse
@@ -15,10 +14,11 @@ RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_p
 
 def _tick(inbox, cursor, instance=None):
     """One evaluation: (a RunRequest-like result or SkipReason, the new cursor)."""
+    defs = build_definitions()
     context = dg.build_sensor_context(
-        cursor=cursor, instance=instance or dg.DagsterInstance.ephemeral(), definitions=build_definitions(),
+        cursor=cursor, instance=instance or dg.DagsterInstance.ephemeral(), definitions=defs,
         resources={"warehouse": Warehouse(inbox=str(inbox), warehouse_dir=str(inbox.parent / "wh"))})
-    result = inbox_sensor(context)
+    result = defs.resolve_sensor_def("inbox_sensor")(context)
     if isinstance(result, dg.SensorResult):
         return result, result.cursor
     return result, context.cursor
@@ -103,7 +103,7 @@ def test_schedule_and_sensor_are_defined():
     defs = build_definitions()
     schedule = defs.resolve_schedule_def("monthly_after_bills")
     assert schedule.cron_schedule == "0 6 6 * *" and schedule.job_name == MONTHLY_JOB
-    assert monthly_schedule.execution_timezone == "Asia/Shanghai"
+    assert schedule.execution_timezone == "Asia/Shanghai"
     sensor = defs.resolve_sensor_def("inbox_sensor")
     assert {t.job_name for t in sensor.targets} == {MONTHLY_JOB, ECONOMICS_JOB, REGISTRY_JOB}
     # the schedule's tick on 6 April publishes March

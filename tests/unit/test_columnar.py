@@ -77,8 +77,8 @@ NUMERIC_AWKWARD = ["0", "12", "-3", "0012.50", "12.", ".5", "+5", "1,234.5", "1e
 
 @pytest.mark.parametrize("kind", ["measure", "ratio"])
 def test_numbers_in_their_own_unit_are_cast_only_when_python_would_give_the_same_double(kind):
+    from ingestion.cell_values import tidy as _tidy
     from ingestion.normalize import parse_number
-    from ingestion.rows import _tidy
 
     rng = random.Random(11)
     values = NUMERIC_AWKWARD + [f"{rng.randrange(10 ** rng.randrange(1, 10))}.{rng.randrange(10 ** 6):06d}"[

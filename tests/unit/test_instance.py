@@ -110,3 +110,31 @@ def test_our_dagster_yaml_is_kept_up_to_date_and_a_foreign_one_left_alone(tmp_pa
     theirs.write_text("telemetry:\n  enabled: true\n", encoding="utf-8")
     ensure_dagster_home()
     assert theirs.read_text(encoding="utf-8") == "telemetry:\n  enabled: true\n"
+
+
+def test_a_run_stores_its_events_through_kept_connections(home):
+    """What the subclass is for: Dagster's SQLite event log stores every event on a new connection (an
+    fsync of the WAL each); through ``_connect`` ours reuses one per database file. Should Dagster store
+    events some other way, connections would again open per event and this fails."""
+    import sqlalchemy as sa
+
+    opened = []
+
+    def on_connect(dbapi_connection, _record):  # the event log's databases only (not the run storage's)
+        path = dbapi_connection.execute("PRAGMA database_list").fetchall()[0][2]
+        if "/history/runs/" in path:
+            opened.append(path)
+
+    sa.event.listen(sa.engine.Engine, "connect", on_connect)
+    try:
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            result = _run(instance)
+            run = instance.get_run_by_id(result.run_id)
+            before, stored = len(opened), len(instance.all_logs(result.run_id))
+            for number in range(30):
+                instance.report_engine_event(f"event {number}", run)
+            added = len(instance.all_logs(result.run_id)) - stored
+    finally:
+        sa.event.remove(sa.engine.Engine, "connect", on_connect)
+    assert result.success and added == 30
+    assert len(opened) - before == 0, f"{len(opened) - before} connections opened to store {added} events"

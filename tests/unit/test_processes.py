@@ -47,7 +47,7 @@ assert outcome.sample == '["12A4"]', outcome.sample
 def test_a_dead_gx_process_fails_the_check_clearly_and_the_next_check_starts_a_new_one(tmp_path):
     spec = next(s for s in runner.suites()["raw/power_bills"] if s.name == "account_no_digits")
     runner.start_gx_process()
-    for process in list(runner._gx_pool._processes.values()):
+    for process in runner.gx_processes():
         process.kill()
         process.join()
     with duckdb.connect(str(tmp_path / "working.duckdb")) as con:
@@ -61,9 +61,9 @@ def test_stopping_the_gx_process_while_it_starts_ends_it_and_a_later_check_start
     """The command line stops it as it ends, not waiting for GX's start-up (``make update`` with
     nothing new)."""
     runner.start_gx_process()
-    processes = list(runner._gx_pool._processes.values())
+    processes = runner.gx_processes()
     runner.stop_gx_process()
-    assert processes and not any(p.is_alive() for p in processes) and runner._gx_pool is None
+    assert processes and not any(p.is_alive() for p in processes) and runner.gx_processes() == []
     spec = next(s for s in runner.suites()["raw/power_bills"] if s.name == "account_no_digits")
     with duckdb.connect(str(tmp_path / "working.duckdb")) as con:
         con.execute("create schema raw; create table raw.power_bills as select '12A4' as account_no")

@@ -164,7 +164,7 @@ def test_any_parser_failure_refuses_the_file_only(tmp_path):
 
 def test_the_period_probe_does_not_read_a_link_out_of_the_inbox(tmp_path):
     from ingestion.periods import periods_by_kind
-    from ingestion.sample import generate
+    from sample_world import generate
 
     sample = tmp_path / "sample"
     generate(sample)

@@ -1,4 +1,4 @@
-"""Tests of the deterministic sample-inbox generator (ingestion/sample).
+"""Tests of the deterministic sample-inbox generator (sample_world).
 
 They read the generated files back independently (python-calamine for xlsx, the csv module for
 csv, json for jsonl) and check them against the generator's ``Truth``: determinism, the folder
@@ -21,9 +21,9 @@ import numpy as np
 import pytest
 from python_calamine import CalamineWorkbook
 
-from ingestion.sample import TRAPS, VARIATIONS, codes, generate, names, plan_files, resolve_scale
-from ingestion.sample.__main__ import main as cli_main
-from ingestion.sample.variations import APPLIES
+from sample_world import TRAPS, VARIATIONS, codes, generate, names, plan_files, resolve_scale
+from sample_world.__main__ import main as cli_main
+from sample_world.variations import APPLIES
 
 FOLDERS = ["bureau/dc_ledger", "bureau/projects", "bureau/economics", "bureau/plans", "registry", "power"]
 MISSING = {"", "—", "-", "/", "无", "暂无", "N/A"}
@@ -731,3 +731,18 @@ def test_cli(tmp_path, capsys):
     with pytest.raises(FileExistsError):
         cli_main(["--out", str(out)])
     assert cli_main(["--out", str(out), "--overwrite", "--mix", "none"]) == 0
+
+
+def test_reading_inboxes_does_not_depend_on_the_sample_world():
+    """The generator is its own top-level package: the ingestion package imports nothing of it."""
+    import ast
+    from pathlib import Path
+
+    imported = set()
+    for path in (Path(__file__).resolve().parents[2] / "ingestion").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                imported.add((path.name, node.module.split(".")[0]))
+            elif isinstance(node, ast.Import):
+                imported |= {(path.name, alias.name.split(".")[0]) for alias in node.names}
+    assert imported and not [name for name, top in imported if top == "sample_world"]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ingestion.sample --out DIR [--scale S] [--seed N] [--truth FILE]``."""
+"""Command line: ``python -m sample_world --out DIR [--scale S] [--seed N] [--truth FILE]``."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from .generator import generate
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ingestion.sample", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m sample_world", description=__doc__)
     ap.add_argument("--out", required=True, help="inbox folder to write (must be empty unless --overwrite)")
     ap.add_argument("--scale", default=None, help="'sample' (default) or a number in (0, 1.5]; 1 = a province")
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
