@@ -41,7 +41,7 @@ test: setup  ## set up, then lint and the whole test suite
 ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show there too; code location from pyproject.toml)
 	$(DCW) ui
 
-docs: setup  ## dbt docs with the lineage graph, as one static page: warehouse/docs/index.html
+docs: setup  ## dbt docs of the published file (marts, audit; owners, lineage graph), one static page: warehouse/docs/index.html
 	$(DCW) docs
 
 dashboard: setup ## rebuild warehouse/dashboard/index.html from the published file alone

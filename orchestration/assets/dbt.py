@@ -19,6 +19,11 @@ error-severity test fails the step, so publication, which depends on the marts, 
 Tests on dbt sources are no Dagster checks (a blocking check on the raw/ops assets, which the
 ingestion step writes, would make Dagster split the dbt step around ingestion): their results are
 read from dbt's run_results.json and recorded under the source's asset all the same.
+
+After a successful build, the project's column lineage is derived from the build's manifest
+(``orchestration/column_lineage.py``, no database), written to ``ops.column_lineage`` (published
+as ``audit.column_lineage``) and attached to each model's materialization as Dagster's
+``dagster/column_lineage``.
 """
 import datetime as dt
 import json
@@ -33,7 +38,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
-from orchestration.dbt_project import TRANSLATOR, dbt_env, dbt_project, wait_for_parse
+from orchestration.dbt_project import SEED, TRANSLATOR, compile_models, dbt_env, dbt_project, wait_for_parse
 from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
 from orchestration.progress import report
 from orchestration.resources import Warehouse, environment
@@ -42,6 +47,7 @@ from orchestration.resources import Warehouse, environment
 CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
 
 
+LINEAGE_CACHE = "column_lineage_cache.json"  # compiled SQL and each model's lineage, by content
 NO_WINDOW = {"DCW_MONTH_FROM": "", "DCW_MONTH_TO": ""}
 # dbt unit tests (unit_tests: in the models' yml) test SQL on hand-made rows: they run in `make test`
 # (tests/integration/test_dbt_unit_tests.py), not in a production build
@@ -95,14 +101,22 @@ def build_dbt_assets(manifest: Path) -> tuple[dg.AssetsDefinition, DbtTests]:
             report("dbt build", advance=1, total=total, note=f"{len(outputs)} models, {ran} tests")
             if not isinstance(event, dg.Output):
                 yield event
+        # column lineage from the build's compiled SQL (no database); not for a failed build, which publishes nothing
+        built = invocation.target_path / "manifest.json"
+        lineage = column_lineage_of(built) if invocation.is_successful() else None
         with warehouse.connect() as con:
             records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json",
                                         context.run.run_id, tests)
             counts = table_row_counts(con)
+            if lineage is not None:
+                write_column_lineage(con, lineage)
+        by_model = column_lineage_metadata(lineage, built) if lineage else {}
         for output in outputs:
-            rows = counts.get(tuple(context.asset_key_for_output(output.output_name).path))
+            key = context.asset_key_for_output(output.output_name)
+            rows = counts.get(tuple(key.path))
             yield output.with_metadata({**output.metadata, "months": months,
-                                        **({"dagster/row_count": rows} if rows is not None else {})})
+                                        **({"dagster/row_count": rows} if rows is not None else {}),
+                                        **({"dagster/column_lineage": by_model[key]} if key in by_model else {})})
         failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         report("dbt build", finished=True, note=f"{len(outputs)} models built, {ran} tests run (months: {months})"
                + (f"; {len(failed)} blocking test(s) FAILED" if failed else ""))
@@ -116,6 +130,41 @@ def build_dbt_assets(manifest: Path) -> tuple[dg.AssetsDefinition, DbtTests]:
     tests = DbtTests(_dbt_tests(manifest, project), frozenset(spec.key for spec in warehouse_models.check_specs
                                                      if spec.blocking))
     return warehouse_models, tests
+
+
+def column_lineage_of(manifest: Path) -> list:
+    """The project's column lineage (orchestration/column_lineage.py) from a build's manifest. Its cache
+    lives beside the checkout's seed manifest, shared by the warehouses of the checkout (keyed by content)."""
+    from orchestration.column_lineage import derive  # sqlglot: imported when a build needs it
+
+    return derive(manifest, SEED / LINEAGE_CACHE, compile_models=compile_models)
+
+
+def write_column_lineage(con: duckdb.DuckDBPyConnection, lineage: list) -> None:
+    from orchestration.column_lineage import write
+
+    write(con, lineage)
+
+
+def column_lineage_metadata(lineage: list, manifest: Path) -> dict[dg.AssetKey, dg.TableColumnLineage]:
+    """Each model's asset key → its columns' upstream columns, as Dagster's column lineage."""
+    keys = _asset_keys(manifest)
+    deps: dict[dg.AssetKey, dict[str, list[dg.TableColumnDep]]] = {}
+    for edge in lineage:
+        columns = deps.setdefault(keys[edge.published_node], {})
+        columns.setdefault(edge.published_column, [])
+        if edge.upstream_node is not None:
+            columns[edge.published_column].append(
+                dg.TableColumnDep(asset_key=keys[edge.upstream_node], column_name=edge.upstream_column))
+    return {key: dg.TableColumnLineage(deps_by_column=columns) for key, columns in deps.items()}
+
+
+def _asset_keys(manifest_path: Path) -> dict[str, dg.AssetKey]:
+    """dbt unique id → asset key, as the translator keys the models and sources."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return {uid: TRANSLATOR.get_asset_key(props)
+            for uid, props in {**manifest["nodes"], **manifest["sources"]}.items()
+            if props["resource_type"] in ("model", "source")}
 
 
 def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:
