@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: setup run update backfill test ui docs bench sample clean
+.PHONY: setup run update backfill trace test ui docs bench sample clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ update: setup ## run what the inbox sensor would for files new since the last ru
 
 backfill: setup ## rebuild and publish a range of report months: make backfill FROM=2024-01 TO=2024-03
 	$(PY) -m orchestration.cli backfill --from $(FROM) --to $(or $(TO),$(FROM))
+
+trace: setup ## one published figure back to its source cells: make trace ARGS="marts.fct_center_month center_code=GA-DC-003 month=2025-03 pue"
+	$(PY) -m orchestration.cli trace $(ARGS)
 
 test: setup  ## set up, then lint and the whole test suite
 	$(VENV)/bin/ruff check .

@@ -1,4 +1,4 @@
-"""Command line of the project: ``python -m orchestration.cli run|update|backfill|summary|dagster-home``.
+"""Command line of the project: ``python -m orchestration.cli run|update|backfill|summary|trace|dagster-home``.
 
 ``run`` writes the bundled sample inbox when ``DCW_INBOX`` is unset and the sample is absent,
 materialises every partition the inbox covers in-process against a persistent Dagster instance
@@ -6,7 +6,9 @@ materialises every partition the inbox covers in-process against a persistent Da
 is with a short summary. ``update`` runs what the inbox sensor would for the files not in the
 manifest yet: their partitions, and of the monthly job only the assets they affect (nothing to do
 when every file is known). ``backfill --from 2024-01 --to 2024-03`` runs the monthly job over that
-range in one run (dbt replaces those months only) and publishes. Exit status 1 when a run
+range in one run (dbt replaces those months only) and publishes. ``trace TABLE KEY=VALUE... COLUMN``
+prints one published figure back to its source cells (``orchestration/trace/``; exit status 2 for
+an unknown table, column or key). Exit status 1 when a run
 failed (the last lines then say which check blocked, or what the step failed on: a lock held by
 another process names its PID); 3 when another command or a run from the UI or the sensor is
 using the warehouse (one line names it; nothing is run). Before launching anything, runs left by
@@ -230,10 +232,21 @@ def _cause(error) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__)
-    parser.add_argument("command", choices=["run", "update", "backfill", "summary", "dagster-home"])
+    parser.add_argument("command", choices=["run", "update", "backfill", "summary", "trace", "dagster-home"])
+    parser.add_argument("words", nargs="*", help="trace: TABLE KEY=VALUE... COLUMN")
+    parser.add_argument("--format", dest="fmt", choices=["text", "json"], default="text", help="trace: output")
+    parser.add_argument("--limit", type=int, help="trace: contributing rows shown per aggregate (all by default)")
     parser.add_argument("--from", dest="first", metavar="YYYY-MM", help="backfill: first report month")
     parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="backfill: last report month (default: --from)")
     args = parser.parse_args(argv)
+    if args.command == "trace":
+        if not args.words:
+            parser.error("trace needs TABLE KEY=VALUE... COLUMN")
+        from orchestration.trace import run_trace
+
+        return run_trace(args.words[0], args.words[1:], fmt=args.fmt, limit=args.limit)
+    if args.words:
+        parser.error(f"unexpected arguments: {' '.join(args.words)}")
     if args.command == "run":
         return run()
     if args.command == "update":
