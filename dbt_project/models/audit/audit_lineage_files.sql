@@ -1,5 +1,5 @@
 {{ config(alias='lineage_files') }}
--- For each published table: the source files it is built from (current loaded files of every raw source kind upstream of it); row-level lineage is in the facts' source_file_sha256 / source_sheet / source_row_number.
+-- For each published table: the source files it is built from (current loaded files of every raw source kind upstream of it); row-level lineage is in the published rows' lineage columns (<source>_source_file_sha256 / _sheet / _row).
 with lineage_sources as (
     select distinct table_schema, table_name, source_kind
     from {{ ref('audit_lineage') }}

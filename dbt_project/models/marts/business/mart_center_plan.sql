@@ -53,6 +53,12 @@ plan_actuals as (
         cur.rack_utilization as actual_rack_utilization,
         cur.compute_total_pflops as actual_compute_pflops,
         cur.investment_completed_cny as investment_completed_at_as_of_cny,
+        cur.file_sha256 as as_of_file_sha256,
+        cur.sheet as as_of_sheet,
+        cur.row_number as as_of_row_number,
+        prev.file_sha256 as previous_year_file_sha256,
+        prev.sheet as previous_year_sheet,
+        prev.row_number as previous_year_row_number,
         prev.report_month as previous_year_last_month,
         prev.investment_completed_cny as investment_completed_previous_year_cny,
         case
@@ -173,9 +179,15 @@ select
     cast(operation_overdue as boolean) as operation_overdue,
     cast(responsible_unit as {{ dbt.type_string() }}) as responsible_unit,
     cast(measures as {{ dbt.type_string() }}) as measures,
-    cast(file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(row_number as integer) as source_row_number
+    cast(file_sha256 as {{ dbt.type_string() }}) as plan_source_file_sha256,
+    cast(sheet as {{ dbt.type_string() }}) as plan_source_sheet,
+    cast(row_number as integer) as plan_source_row,
+    cast(as_of_file_sha256 as {{ dbt.type_string() }}) as ledger_source_file_sha256,
+    cast(as_of_sheet as {{ dbt.type_string() }}) as ledger_source_sheet,
+    cast(as_of_row_number as integer) as ledger_source_row,
+    cast(previous_year_file_sha256 as {{ dbt.type_string() }}) as previous_year_ledger_source_file_sha256,
+    cast(previous_year_sheet as {{ dbt.type_string() }}) as previous_year_ledger_source_sheet,
+    cast(previous_year_row_number as integer) as previous_year_ledger_source_row
 from judged
 left join (
     select center_code as dc_center_code, center_key as dc_center_key from {{ ref('dim_center') }}

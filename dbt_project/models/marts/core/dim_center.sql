@@ -35,9 +35,9 @@ select
     cast(latest.first_month as date) as first_month,
     cast(latest.report_month as date) as latest_month,
     cast(latest.months_reported as bigint) as months_reported,
-    cast(latest.file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(latest.sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(latest.row_number as integer) as source_row_number
+    cast(latest.file_sha256 as {{ dbt.type_string() }}) as ledger_source_file_sha256,
+    cast(latest.sheet as {{ dbt.type_string() }}) as ledger_source_sheet,
+    cast(latest.row_number as integer) as ledger_source_row
 from latest
 left join firm_latest_versions
     on firm_latest_versions.uscc = latest.operator_uscc

@@ -30,7 +30,7 @@ select
     cast(is_latest_version as boolean) as is_latest_version,
     cast(last_seen_snapshot_date as date) as last_seen_snapshot_date,
     cast(snapshots_seen as bigint) as snapshots_seen,
-    cast(source_file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(source_sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(source_row_number as integer) as source_row_number
+    cast(source_file_sha256 as {{ dbt.type_string() }}) as registry_source_file_sha256,
+    cast(source_sheet as {{ dbt.type_string() }}) as registry_source_sheet,
+    cast(source_row_number as integer) as registry_source_row
 from {{ ref('int_firm_versions') }}

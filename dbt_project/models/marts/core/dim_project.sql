@@ -41,9 +41,9 @@ select
     cast(latest.investment_planned_cny as {{ money_type() }}) as investment_planned_cny,
     cast(latest.first_month as date) as first_month,
     cast(latest.report_month as date) as latest_month,
-    cast(latest.file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(latest.sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(latest.row_number as integer) as source_row_number
+    cast(latest.file_sha256 as {{ dbt.type_string() }}) as project_source_file_sha256,
+    cast(latest.sheet as {{ dbt.type_string() }}) as project_source_sheet,
+    cast(latest.row_number as integer) as project_source_row
 from latest
 left join centers
     on centers.center_code = latest.center_code

@@ -28,9 +28,9 @@ select
     cast(bill_count as bigint) as bill_count,
     cast(investment_planned_cny as {{ money_type() }}) as investment_planned_cny,
     cast(investment_completed_cny as {{ money_type() }}) as investment_completed_cny,
-    cast(file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(row_number as integer) as source_row_number
+    cast(file_sha256 as {{ dbt.type_string() }}) as ledger_source_file_sha256,
+    cast(sheet as {{ dbt.type_string() }}) as ledger_source_sheet,
+    cast(row_number as integer) as ledger_source_row
 from {{ ref('int_center_months') }} as c
 {% if is_incremental() -%}
 where {{ month_window('c.report_month') }}

@@ -37,9 +37,9 @@ select
     cast(q.employees as bigint) as employees,
     cast(q.resolution_status as {{ dbt.type_string() }}) as firm_resolution,
     cast(q.row_versions - 1 as bigint) as superseded_rows,
-    cast(q.file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(q.sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(q.row_number as integer) as source_row_number
+    cast(q.file_sha256 as {{ dbt.type_string() }}) as economics_source_file_sha256,
+    cast(q.sheet as {{ dbt.type_string() }}) as economics_source_sheet,
+    cast(q.row_number as integer) as economics_source_row
 from quarters as q
 left join version_choice as vc
     on vc.uscc = q.uscc

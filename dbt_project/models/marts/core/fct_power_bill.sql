@@ -22,7 +22,7 @@ with bills as (
                    on t.account_no = s.account_no
                   and t.month = s.billing_month
                where s.is_current
-                 and t.source_file_sha256 is distinct from s.file_sha256))
+                 and t.bill_source_file_sha256 is distinct from s.file_sha256))
     {%- endif %}
 ),
 
@@ -81,7 +81,7 @@ select
     cast(kwh_arithmetic_ok as boolean) as kwh_arithmetic_ok,
     cast(cny_arithmetic_ok as boolean) as cny_arithmetic_ok,
     cast(kwh_arithmetic_ok and cny_arithmetic_ok as boolean) as arithmetic_ok,
-    cast(file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(row_number as integer) as source_row_number
+    cast(file_sha256 as {{ dbt.type_string() }}) as bill_source_file_sha256,
+    cast(sheet as {{ dbt.type_string() }}) as bill_source_sheet,
+    cast(row_number as integer) as bill_source_row
 from checked

@@ -22,9 +22,9 @@ select
     cast(p.signed_date as date) as signed_date,
     cast(p.start_date as date) as start_date,
     cast(p.production_date as date) as production_date,
-    cast(p.file_sha256 as {{ dbt.type_string() }}) as source_file_sha256,
-    cast(p.sheet as {{ dbt.type_string() }}) as source_sheet,
-    cast(p.row_number as integer) as source_row_number
+    cast(p.file_sha256 as {{ dbt.type_string() }}) as project_source_file_sha256,
+    cast(p.sheet as {{ dbt.type_string() }}) as project_source_sheet,
+    cast(p.row_number as integer) as project_source_row
 from {{ ref('int_project_months') }} as p
 left join centers
     on centers.center_code = p.center_code
