@@ -165,7 +165,7 @@ def _steps(col, header, raw, scale: float | None, value) -> dict:
     if isinstance(raw, str):
         steps["nfkc"] = not unicodedata.is_normalized("NFKC", raw)
         squeezed = squeeze(raw) or ""
-        steps["spaces_removed"] = squeezed != raw.strip() or raw != raw.strip()
+        steps["spaces_removed"] = any(ch.isspace() for ch in unicodedata.normalize("NFKC", raw))
         if col.type in ("int", "measure", "ratio"):
             steps["thousands_separators"] = "," in squeezed
             steps["percent"] = squeezed.endswith("%")

@@ -177,7 +177,8 @@ class Tracer:
             node.update(kind="inputs", rule="computed from these inputs by its model's SQL (not recomputed here)")
             if "raw" in arg:
                 source = recipes()[table]["source"]
-                node["operands"] = [self.copy({"table": table, "column": c, "value": None}, source, row, c)
+                node["operands"] = [self.copy({"table": table, "key": {}, "column": c, "type": None, "value": None},
+                                              source, row, c)
                                     for c in arg["raw"]]
             else:
                 found = self.rows(arg["rows"], row)
@@ -208,12 +209,12 @@ class Tracer:
         key = self.key_of(table) or list(row)[:2]
         label = {k: jsonable(row.get(k)) for k in key}
         if full:
-            label.update({k: jsonable(v) for k, v in row.items() if k not in label and not k.startswith("source_")
+            label.update({k: jsonable(v) for k, v in row.items() if k not in label and "_source_" not in k
                           and not k.endswith("_key")})
         return label
 
     def copy(self, node: dict, source: dict, row: dict, raw: str) -> dict:
-        sha, sheet, number = row.get(source["sha256"]), row.get(source["sheet"]), row.get(source["row"])
+        sha, sheet, number = (row.get(f"{source['lineage']}_source_{c}") for c in ("file_sha256", "sheet", "row"))
         node.update(kind="copy", rule=f"the {raw} cell of the {source['kind']} row this row was loaded from")
         if sha is None:
             node["cells"] = []
@@ -221,7 +222,7 @@ class Tracer:
             return node
         path = self.path_of(sha)
         node["cells"] = [cell(self.inbox, source["kind"], path, sha, sheet, number, raw)]
-        if node["type"] and node["type"].startswith("DECIMAL"):
+        if (node.get("type") or "").startswith("DECIMAL"):
             node["cast"] = node["type"]
         return node
 
@@ -237,8 +238,8 @@ class Tracer:
     def not_counted_of(self, table: str, row: dict) -> None:
         recipe = recipes().get(table, {})
         source = recipe.get("source")
-        if source and row.get(source["sha256"]):
-            sha = row[source["sha256"]]
+        sha = source and row.get(f"{source['lineage']}_source_file_sha256")
+        if sha:
             for path, seq in self.con.execute("select path, delivery_seq from audit.file_manifest "
                                               "where sha256 = ? and status = 'duplicate'", [sha]).fetchall():
                 self.add("duplicate_file", path=path, sheet=None, row=None,

@@ -1,0 +1,321 @@
+"""The auditor's trace on a real run of the sample inbox: figures recomputed from the inbox files
+themselves, the traps (更正 bill, re-delivered ledger, refused row), unknown names, changed files.
+
+The cells a trace lists are read again here with openpyxl and the csv module (not the ingestion's
+readers); only the normalisation and the arithmetic the trace printed are applied to them.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import subprocess
+import sys
+import unicodedata
+from decimal import ROUND_HALF_EVEN, Decimal
+from functools import cache
+from pathlib import Path
+
+import openpyxl
+import pytest
+import yaml
+
+from orchestration.trace import build_trace
+
+RECIPES = yaml.safe_load((Path(__file__).resolve().parents[2] / "orchestration" / "trace" / "recipes.yaml")
+                         .read_text(encoding="utf-8"))
+NUMERIC = ("DOUBLE", "BIGINT", "INTEGER", "DECIMAL")
+RECOMPUTED = ("copy_of", "sum", "ratio", "add", "difference")
+
+
+def _raw_columns(kind: str) -> set[str]:
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "ingestion" / "column_maps" / f"{kind}.yaml")
+                          .read_text(encoding="utf-8"))
+    return set(spec["columns"])
+
+
+def _spec(table: str, column: str):
+    return (RECIPES[table].get("columns") or {}).get(column)
+
+
+def _recomputable(table: str, column: str, types: dict) -> bool:
+    """A copy, sum or ratio of source values all the way down (ranks, flags, counts, texts are not)."""
+    if not (types.get((table, column)) or "").startswith(NUMERIC):
+        return False
+    spec = _spec(table, column)
+    if spec is None:
+        source = RECIPES[table].get("source")
+        raw = (RECIPES[table].get("raw") or {}).get(column, column)
+        return bool(source) and raw in _raw_columns(source["kind"])
+    kind = next(k for k in spec if k != "factor")
+    if kind not in RECOMPUTED:
+        return False
+    if kind == "copy_of":
+        return _recomputable(spec[kind]["table"], spec[kind]["column"], types)
+    if kind == "sum":
+        return _recomputable(spec[kind]["table"], spec[kind]["column"], types)
+    return all(_recomputable(table, side, types) if isinstance(side, str)
+               else _recomputable(side[next(iter(side))]["table"], side[next(iter(side))]["column"], types)
+               for side in spec[kind])
+
+
+# --- an independent reader of inbox cells -----------------------------------------------------------
+
+@cache
+def _csv_rows(path: Path) -> list[list[str]]:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    return list(csv.reader(text.splitlines(keepends=True)))
+
+
+@cache
+def _sheet(path: Path, sheet: str):
+    return openpyxl.load_workbook(path, data_only=True)[sheet]
+
+
+def _cell_in_file(inbox: Path, cell: dict):
+    path = inbox / cell["path"]
+    if path.suffix.lower() == ".csv":
+        rows = _csv_rows(path)
+        row = rows[cell["row"] - 1]
+        return row[cell["column_number"] - 1] if cell["column_number"] <= len(row) else None
+    return _sheet(path, cell["sheet"]).cell(row=cell["row"], column=cell["column_number"]).value
+
+
+def _normalise(raw, steps: dict):
+    """Only what the trace printed: full-width forms, spaces, thousands separators, percent, the unit factor."""
+    percent = False
+    if isinstance(raw, str):
+        text = raw
+        if steps.get("nfkc"):
+            text = unicodedata.normalize("NFKC", text)
+        text = text.strip()
+        if steps.get("spaces_removed"):
+            text = "".join(text.split())
+        if steps.get("thousands_separators"):
+            text = text.replace(",", "")
+        if steps.get("percent"):
+            text, percent = text.removesuffix("%"), True
+        number = float(text)
+    else:
+        number = float(raw)
+    value = number / 100 if percent else number * steps["factor"]
+    return round(value) if steps["rounding"] == "integer" else round(value, 6)
+
+
+def _to_type(value, type_: str | None):
+    if value is None:
+        return None
+    if type_ and type_.startswith("DECIMAL"):
+        scale = int(type_.rstrip(")").split(",")[1])
+        return Decimal(repr(float(value)) if isinstance(value, float) else str(value)).quantize(
+            Decimal(1).scaleb(-scale), rounding=ROUND_HALF_EVEN)
+    if type_ in ("BIGINT", "INTEGER"):
+        return int(value)
+    return value
+
+
+def _evaluate(node: dict, inbox: Path, checked: list):
+    kind, ops = node["kind"], node.get("operands") or []
+    if kind == "copy":
+        (cell,) = node["cells"]
+        assert cell["file_status"] == "ok", cell
+        found = _cell_in_file(inbox, cell)
+        if isinstance(cell["raw"], str):
+            assert found == cell["raw"], f"{cell['path']} row {cell['row']}: the file holds {found!r}, not {cell['raw']!r}"
+        else:
+            assert found is not None and float(found) == float(cell["raw"]), (cell, found)
+        checked.append(cell)
+        if cell["raw"] is None or (isinstance(cell["raw"], str) and cell["value"] is None):
+            return None
+        value = _normalise(found, cell["normalisation"])
+        assert value == pytest.approx(cell["value"], rel=1e-12), (cell, value)
+        return _to_type(value, node["type"])
+    if kind == "copy_of":
+        assert len(ops) == 1, node
+        return _evaluate(ops[0], inbox, checked)
+    values = [_evaluate(op, inbox, checked) for op in ops]
+    if kind == "sum":
+        assert node["shown"] == node["total"] == len(node["terms"]), "no --limit: every row is listed"
+        known = [v for v in values if v is not None]
+        if not known:
+            return None
+        return sum(known, Decimal(0)) if isinstance(known[0], Decimal) else sum(known)
+    if kind == "add":
+        known = [v for v in values if v is not None]
+        return sum(known) if known else None
+    if kind == "difference":
+        return None if None in values else values[0] - values[1]
+    if kind == "ratio":
+        a, b = values
+        if a is None or b is None or b == 0:
+            return None
+        return float(a) / float(b) * (node.get("factor") or 1)
+    raise AssertionError(f"not recomputable: {node['kind']} ({node['table']}.{node['column']})")
+
+
+def _published(run, table: str, key: dict, column: str):
+    where = " and ".join(f"cast({k} as varchar) = ?" for k in key)
+    (value,) = run.query(f"select {column} from marts.{table} where {where}", [str(v) for v in key.values()])[0]
+    return value
+
+
+# --- the property test ------------------------------------------------------------------------------
+
+def test_traced_figures_recompute_from_the_inbox_cells(pipeline):
+    types = {(t, c): d for t, c, d in pipeline.query(
+        "select table_name, column_name, data_type from information_schema.columns where table_schema = 'marts'")}
+    tables = sorted({t for t, _ in types if t.startswith(("fct_", "mart_"))})
+    eligible = {t: [c for (tt, c) in types if tt == t and t in RECIPES and _recomputable(t, c, types)] for t in tables}
+    missing = [t for t in tables if not eligible[t] and t != "mart_alerts"]
+    assert not missing, f"tables without a recomputable figure: {missing}"
+    rng = random.Random(17)
+    picks = []
+    for table in tables:  # every table, then at random over all
+        for column in eligible[table]:
+            key = RECIPES[table]["key"]
+            rows = pipeline.query(f"select {', '.join(key)} from marts.{table} where {column} is not null "
+                                  f"order by {', '.join(key)}")
+            for row in rows:
+                picks.append((table, column, dict(zip(key, row, strict=True))))
+    chosen = {t: [p for p in picks if p[0] == t] for t in tables}
+    sample = [rng.choice(chosen[t]) for t in tables if chosen[t]]
+    sample += rng.sample(picks, 60 - len(sample))
+    assert len(sample) >= 50
+    cells = []
+    for table, column, key in sample:
+        args = [f"{k}={v}" for k, v in key.items()] + [column]
+        trace = build_trace(table, args, warehouse=pipeline.warehouse, inbox=pipeline.inbox)
+        got = _evaluate(trace["figure"], pipeline.inbox, cells)
+        want = _published(pipeline, table, key, column)
+        where = f"{table}.{column} {key}"
+        if isinstance(want, Decimal):
+            assert got == want, where
+        elif isinstance(want, int):
+            assert got == want, where
+        else:
+            assert got == pytest.approx(want, rel=1e-9, abs=1e-12), where
+    assert len(cells) >= 50  # cells really were read back and checked
+
+
+# --- the traps ---------------------------------------------------------------------------------------
+
+def _not_counted(trace: dict, kind: str) -> list[dict]:
+    return [item for item in trace["not_counted"] if item["kind"] == kind]
+
+
+def test_a_corrected_bill_is_listed_as_not_counted(pipeline):
+    account, month, path, row = pipeline.query(
+        "select account_no, month, source_path, source_row_number from audit.superseded_bills "
+        "where source_path = superseded_by_path order by 1 limit 1")[0]  # superseded by a 更正 copy in its file
+    (center,) = pipeline.query("select center_code from marts.fct_power_bill where account_no = ? and month = ?",
+                               [account, month])[0]
+    assert pipeline.query("select 1 from marts.fct_center_month where center_code = ? and month = ?", [center, month])
+    trace = build_trace("fct_center_month", [f"center_code={center}", f"month={month:%Y-%m}", "facility_energy_kwh"],
+                        warehouse=pipeline.warehouse, inbox=pipeline.inbox)
+    bills = _not_counted(trace, "superseded_bill")
+    assert any(b["path"] == path and b["row"] == row and b["account_no"] == account for b in bills), bills
+    counted = [op["cells"][0] for op in trace["figure"]["operands"] if op["key"]["account_no"] == account]
+    assert counted and counted[0]["row"] != row  # the 更正 bill is the one counted
+    (bill_type,) = pipeline.query("select bill_type from marts.fct_power_bill where account_no = ? and month = ?",
+                                  [account, month])[0]
+    assert bill_type == "更正"
+
+
+def test_a_redelivered_ledger_lists_the_superseded_file(pipeline):
+    path, period = pipeline.query("select path, period from audit.file_manifest where source_kind = 'dc_ledger' "
+                                  "and status = 'superseded' order by path limit 1")[0]
+    center, month = pipeline.query("select center_code, month from marts.fct_center_month "
+                                   "where strftime(month, '%Y-%m') = ? order by 1 limit 1", [period])[0]
+    trace = build_trace("fct_center_month", [f"center_code={center}", f"month={month:%Y-%m}", "racks_built"],
+                        warehouse=pipeline.warehouse, inbox=pipeline.inbox)
+    assert [f["path"] for f in _not_counted(trace, "superseded_file")] == [path]
+    assert trace["figure"]["cells"][0]["path"] != path  # the later delivery is the one read
+
+
+def test_a_refused_row_of_the_key_is_listed_with_its_reason(pipeline):
+    sha, path, row, message, raw = pipeline.query(
+        "select file_sha256, path, row_number, message, raw_values from audit.rejected_rows "
+        "where source_kind = 'dc_ledger' order by path, row_number limit 1")[0]
+    (header,) = pipeline.query("select header from audit.file_columns where file_sha256 = ? "
+                               "and column_name = 'center_code'", [sha])[0]
+    center = json.loads(raw)[header]
+    (period,) = pipeline.query("select period from audit.file_manifest where sha256 = ? and status = 'loaded'",
+                               [sha])[0]
+    trace = build_trace("mart_center_accounting", [f"center_code={center}", f"year={period[:4]}", "it_energy_kwh"],
+                        warehouse=pipeline.warehouse, inbox=pipeline.inbox)
+    refused = _not_counted(trace, "refused_row")
+    assert [(r["path"], r["row"], r["reason"]) for r in refused] == [(path, row, message)]
+    assert not any(op["key"]["month"].startswith(period) for op in trace["figure"]["operands"])
+
+
+# --- unknown names, changed files, the command line --------------------------------------------------
+
+def _cli(run, *words: str, inbox: Path | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DCW_WAREHOUSE": str(run.warehouse), "DCW_INBOX": str(inbox or run.inbox)}
+    return subprocess.run([sys.executable, "-m", "orchestration.cli", "trace", *words], env=env,
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+
+
+@pytest.mark.parametrize("words, says", [
+    (["marts.fct_nothing", "month=2025-03", "pue"], "unknown table"),
+    (["marts.fct_center_month", "center_code=GA-DC-003", "month=2025-03", "puee"], "unknown column"),
+    (["marts.fct_center_month", "center_code=GA-DC-999", "month=2025-03", "pue"], "no row"),
+    (["marts.fct_center_month", "centre=GA-DC-003", "month=2025-03", "pue"], "unknown key column"),
+])
+def test_unknown_names_get_one_line_and_exit_2(pipeline, words, says):
+    done = _cli(pipeline, *words)
+    assert done.returncode == 2, done.stderr
+    assert done.stdout == ""
+    assert len(done.stderr.strip().splitlines()) == 1 and says in done.stderr, done.stderr
+
+
+def test_json_on_the_command_line_and_a_limit(pipeline):
+    (month,) = pipeline.query("select month from marts.mart_cluster_month where facility_energy_kwh is not null "
+                              "order by month desc limit 1")[0]
+    done = _cli(pipeline, "marts.mart_cluster_month", f"month={month:%Y-%m}", "facility_energy_kwh",
+                "--format", "json", "--limit", "2")
+    assert done.returncode == 0, done.stderr
+    trace = json.loads(done.stdout)
+    figure = trace["figure"]
+    (bills,) = pipeline.query("select count(*) from marts.fct_power_bill where month = ? and center_key is not null",
+                              [month])[0]
+    assert figure["total"] == bills > 2 and figure["shown"] == len(figure["operands"]) == 2
+    assert len(figure["terms"]) == bills  # the arithmetic stays whole
+    text = _cli(pipeline, "marts.mart_cluster_month", f"month={month:%Y-%m}", "facility_energy_kwh", "--limit", "2")
+    assert f"(2 of {bills} shown" in text.stdout
+
+
+def test_a_changed_or_gone_file_is_reported(pipeline, copy_of):
+    inbox = copy_of(pipeline.inbox)
+    trace = build_trace("fct_center_month", ["center_code=GA-DC-003", "month=2025-03", "pue"],
+                        warehouse=pipeline.warehouse, inbox=inbox)
+    ledger = trace["figure"]["operands"][1]["cells"][0]["path"]
+    bills = trace["figure"]["operands"][0]["operands"][0]["cells"][0]["path"]
+    with (inbox / ledger).open("ab") as fh:
+        fh.write(b"\0")
+    (inbox / bills).unlink()
+    done = _cli(pipeline, "marts.fct_center_month", "center_code=GA-DC-003", "month=2025-03", "pue", inbox=inbox)
+    assert done.returncode == 0, done.stderr
+    assert f"the file {ledger} has changed since it was loaded" in done.stdout
+    assert f"the file {bills} is gone from the inbox" in done.stdout
+    trace = build_trace("fct_center_month", ["center_code=GA-DC-003", "month=2025-03", "pue"],
+                        warehouse=pipeline.warehouse, inbox=inbox)
+    assert trace["figure"]["operands"][1]["cells"][0]["file_status"] == "changed"
+    assert trace["figure"]["operands"][1]["cells"][0]["raw"] is None
+    assert trace["figure"]["operands"][0]["operands"][0]["cells"][0]["file_status"] == "gone"
+
+
+def test_a_legal_representative_stays_masked(pipeline):
+    uscc, version, masked = pipeline.query("select uscc, version_no, legal_rep_masked from marts.dim_firm "
+                                           "where legal_rep_masked is not null order by 1, 2 limit 1")[0]
+    trace = build_trace("dim_firm", [f"uscc={uscc}", f"version_no={version}", "legal_rep_masked"],
+                        warehouse=pipeline.warehouse, inbox=pipeline.inbox)
+    cell = trace["figure"]["cells"][0]
+    assert cell["raw"] == cell["value"] == masked and set(masked[1:]) == {"*"}
