@@ -99,6 +99,7 @@ def cell(inbox: Inbox, kind: str, rel: str, sha256: str, sheet: str | None, row:
         return out
     k = row - table.row_number(0)
     raw = table.rows_at([k])[0][header.index] if 0 <= k < table.n_rows else None
+    raw = None if raw == "" else raw  # an empty cell (the workbook reader gives '')
     col = smap.columns[name]
     out["header"] = header.text
     out["header_written"] = _written_header(table, header)

@@ -230,7 +230,8 @@ class Tracer:
     def path_of(self, sha256: str) -> str:
         """The inbox path of a loaded file (a byte-identical duplicate shares the sha256, never loaded)."""
         found = self.con.execute("select path from audit.file_manifest where sha256 = ? "
-                                 "order by status <> 'loaded', delivery_seq limit 1", [sha256]).fetchone()
+                                 "order by ingest_status <> 'loaded', status <> 'loaded', delivery_seq limit 1",
+                                 [sha256]).fetchone()
         return found[0] if found else f"(sha256 {sha256[:12]}… not in audit.file_manifest)"
 
     # --- what was not counted ---------------------------------------------------------------------
