@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def write_results(runs: list[dict]) -> None:
-    """bench/results/latest.json and the Markdown table the README quotes."""
+    """bench/results/latest.json and the Markdown table docs/performance.md quotes."""
     machine = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
     result = {"machine": machine, "measured_at": time.strftime("%Y-%m-%d %H:%M"), "runs": runs}
     for r in runs:

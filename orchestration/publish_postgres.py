@@ -6,7 +6,7 @@ the read-only role and its grants, and the comparison that says whether PostgreS
 What does not: deciding whether to publish (the asset graph and the DuckDB publication do), the
 settings' defaults beyond this module's own (``orchestration/publish_outputs.py`` reads them).
 
-How a publication lands (see the README, "BI tools over PostgreSQL"):
+How a publication lands (see docs/bi.md, "BI tools over PostgreSQL"):
 
 1. One publisher at a time: a session-level advisory lock (released by the server when the
    process dies).

@@ -44,7 +44,7 @@ class Server:
 
     def new_database(self, read_all_stats: bool = True) -> tuple[str, str]:
         """A fresh database owned by a fresh pipeline role (LOGIN, CREATEROLE, not a superuser; a
-        member of pg_read_all_stats unless told otherwise, as the README says); returns (the
+        member of pg_read_all_stats unless told otherwise, as docs/bi.md says); returns (the
         pipeline's URL, the database's name)."""
         import psycopg
 

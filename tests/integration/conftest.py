@@ -15,8 +15,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-CHECK_CONTRACT = SHARED / "tools" / "check_contract.py"
 RAW_MINIMAL = Path(__file__).resolve().parents[1] / "fixtures" / "raw_minimal.sql"
 
 

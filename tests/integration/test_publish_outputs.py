@@ -1,7 +1,7 @@
 """The outputs of a real publication: Parquet beside the file, and PostgreSQL when ``DCW_POSTGRES_URL`` is set.
 
 One run of the sample inbox with PostgreSQL configured (the session's server, a fresh database):
-PostgreSQL then holds what the published file holds, table by table, and the README's queries give
+PostgreSQL then holds what the published file holds, table by table, and the BI queries of docs/bi.md give
 the same answers over the reader role. Then the command line, as a real process, while a reader
 holds the swap: a backfill publishes the file and Parquet and fails naming the reader; ``update``
 with nothing new to load fails the same way; once the reader is gone, ``update`` publishes to
@@ -27,7 +27,7 @@ from tests.publication_files import checksum, duckdb_checksums, make_published, 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-README_QUERIES = re.search(r"## Asking the warehouse.*?```sql\n(.*?)```", (ROOT / "README.md").read_text(), re.S)[1]
+BI_QUERIES = re.search(r"## Asking the warehouse.*?```sql\n(.*?)```", (ROOT / "docs" / "bi.md").read_text(), re.S)[1]
 
 
 def normalised(rows: list[tuple]) -> list[tuple]:
@@ -94,7 +94,7 @@ def test_a_run_publishes_to_postgres_what_the_file_holds(postgres_run):
 
 def test_the_readme_queries_give_the_same_answers_over_postgres(postgres_run):
     run, _, reader_url, _ = postgres_run
-    queries = [q for q in README_QUERIES.split(";") if "select" in q]
+    queries = [q for q in BI_QUERIES.split(";") if "select" in q]
     assert len(queries) >= 4
     with psycopg.connect(reader_url) as pg:
         for sql in queries:

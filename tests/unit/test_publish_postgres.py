@@ -1,7 +1,7 @@
 """Publication to a real PostgreSQL server (the session's ``postgres`` fixture) from small published files.
 
 Each test gets a fresh database owned by a fresh pipeline role (CREATEROLE, not a superuser) and
-its own reader role. Readers use REPEATABLE READ, as the README tells BI users to.
+its own reader role. Readers use REPEATABLE READ, as docs/bi.md tells BI users to.
 """
 from __future__ import annotations
 
