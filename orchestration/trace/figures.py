@@ -28,6 +28,7 @@ from orchestration.trace.cells import Inbox, cell
 
 RECIPES = Path(__file__).with_name("recipes.yaml")
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_LINEAGE = re.compile(r"^(.*)_source_(?:file_sha256|sheet|row)$")
 
 
 class TraceError(Exception):
@@ -121,9 +122,17 @@ class Tracer:
         raw = (recipe.get("raw") or {}).get(column, column)
         if spec is None and source and raw in raw_columns(source_map(source["kind"])):
             return self.copy(node, source, row, raw)
+        if spec is None and (m := _LINEAGE.match(column)):
+            sha = row.get(f"{m[1]}_source_file_sha256")
+            node.update(kind="lineage", rule=f"names the {m[1]} source row of this row's {m[1]} figures"
+                        + (f": {self.path_of(sha)}" if sha else ""))
+            return node
+        if spec is None and column in self.key_of(table):
+            node.update(kind="key", rule=f"part of the row's key ({', '.join(self.key_of(table))})")
+            return node
         if spec is None:
-            node.update(kind="derived", rule="computed by its model's SQL from the inputs audit.lineage names; "
-                                             "not traced to cells")
+            node.update(kind="derived", rule="computed by its model's SQL (the expression) from the inputs "
+                                             "audit.lineage names; not traced to cells")
             return node
         return self.apply(node, spec, table, row, depth)
 
