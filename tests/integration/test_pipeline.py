@@ -81,7 +81,7 @@ LINEAGE = {
 
 
 def test_lineage_columns_name_the_row_that_supplied_the_figures(pipeline, sample):
-    """Every lineage triple leads, through the README's join (the manifest row that loaded the file:
+    """Every lineage triple leads, through the auditors' join of docs/auditors.md (the manifest row that loaded the file:
     exactly one per published row), to the file, sheet and row the generator wrote that source's row to."""
     _, truth = sample
     for table, sources in LINEAGE.items():
@@ -106,9 +106,9 @@ def test_lineage_columns_name_the_row_that_supplied_the_figures(pipeline, sample
 def test_auditors_join_returns_one_manifest_row_per_fact_row(pipeline):
     """The auditors' query of docs/auditors.md, run as written: one row per fact row, although the sample
     delivers byte-identical duplicate files (which share the sha256 of the file that loaded)."""
-    readme = (Path(__file__).resolve().parents[2] / "docs" / "auditors.md").read_text(encoding="utf-8")
-    query = re.search(r"-- auditors: from a published figure to its file, sheet and row.*?\n(select .*?;)", readme, re.S)
-    assert query, "the auditors' join is gone from docs/auditors.md"
+    page = (Path(__file__).resolve().parents[2] / "docs" / "auditors.md").read_text(encoding="utf-8")
+    query = re.search(r"-- auditors: from a published figure to its file, sheet and row.*?\n(select .*?;)", page, re.S)
+    assert query, "the auditors' join of docs/auditors.md is gone"
     sql = query.group(1).replace("where f.center_code = 'GA-DC-001'", "where true").replace("limit 3", "")
     assert len(pipeline.query(sql)) == pipeline.query("select count(*) from marts.fct_center_month")[0][0]
     duplicated = pipeline.query("select count(*) from audit.file_manifest d join audit.file_manifest l "

@@ -34,12 +34,8 @@ select
     resolved.compute_general_pflops,
     resolved.compute_ai_pflops,
     resolved.compute_hpc_pflops,
-    case
-        when resolved.compute_general_pflops is null and resolved.compute_ai_pflops is null
-             and resolved.compute_hpc_pflops is null then null
-        else coalesce(resolved.compute_general_pflops, 0) + coalesce(resolved.compute_ai_pflops, 0)
-             + coalesce(resolved.compute_hpc_pflops, 0)
-    end as compute_total_pflops,
+    {{ compute_total('resolved.compute_general_pflops', 'resolved.compute_ai_pflops', 'resolved.compute_hpc_pflops') }}
+        as compute_total_pflops,
     resolved.it_energy_kwh,
     energy.facility_energy_kwh,
     case

@@ -7,17 +7,9 @@ stock as (
     select
         month as stock_month,
         count(*) as centers_expected,
-        sum(case when is_carried_forward then 0 else 1 end) as centers_reporting,
-        sum(case when is_carried_forward then 1 else 0 end) as centers_carried_forward,
         {{ dbt.listagg('case when is_carried_forward then center_code end', "', '", 'order by center_code') }}
             as carried_forward_centers,
-        sum(racks_built) as racks_built,
-        sum(racks_in_use) as racks_in_use,
-        sum(case when racks_built is not null and racks_in_use is not null then racks_in_use end) as util_in_use,
-        sum(case when racks_built is not null and racks_in_use is not null then racks_built end) as util_built,
-        sum(compute_general_pflops) as compute_general_pflops,
-        sum(compute_ai_pflops) as compute_ai_pflops,
-        sum(compute_hpc_pflops) as compute_hpc_pflops
+        {{ center_stock_sums() }}
     from {{ ref('int_center_month_stock') }}
     group by month
 ),
@@ -36,12 +28,8 @@ totals as (
     select
         months.month,
         stock.*,
-        case
-            when stock.compute_general_pflops is null and stock.compute_ai_pflops is null
-                 and stock.compute_hpc_pflops is null then null
-            else coalesce(stock.compute_general_pflops, 0) + coalesce(stock.compute_ai_pflops, 0)
-                 + coalesce(stock.compute_hpc_pflops, 0)
-        end as compute_total_pflops,
+        {{ compute_total('stock.compute_general_pflops', 'stock.compute_ai_pflops', 'stock.compute_hpc_pflops') }}
+            as compute_total_pflops,
         bills.facility_energy_kwh,
         bills.unclaimed_energy_kwh,
         bills.electricity_cost_cny

@@ -10,16 +10,7 @@ aggregated as (
     select
         month,
         park_label as park,
-        sum(case when is_carried_forward then 0 else 1 end) as centers_reporting,
-        sum(case when is_carried_forward then 1 else 0 end) as centers_carried_forward,
-        sum(racks_built) as racks_built,
-        sum(racks_in_use) as racks_in_use,
-        -- utilisation over the centers that give both racks built and in use
-        sum(case when racks_built is not null and racks_in_use is not null then racks_in_use end) as util_in_use,
-        sum(case when racks_built is not null and racks_in_use is not null then racks_built end) as util_built,
-        sum(compute_general_pflops) as compute_general_pflops,
-        sum(compute_ai_pflops) as compute_ai_pflops,
-        sum(compute_hpc_pflops) as compute_hpc_pflops
+        {{ center_stock_sums() }}
     from stock
     group by month, park_label
 ),
@@ -27,10 +18,7 @@ aggregated as (
 totals as (
     select
         aggregated.*,
-        case
-            when compute_general_pflops is null and compute_ai_pflops is null and compute_hpc_pflops is null then null
-            else coalesce(compute_general_pflops, 0) + coalesce(compute_ai_pflops, 0) + coalesce(compute_hpc_pflops, 0)
-        end as compute_total_pflops
+        {{ compute_total('compute_general_pflops', 'compute_ai_pflops', 'compute_hpc_pflops') }} as compute_total_pflops
     from aggregated
 )
 
