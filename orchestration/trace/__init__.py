@@ -76,7 +76,10 @@ def build_trace(table: str, args: list[str], *, limit: int | None = None, wareho
         if bad:
             raise LookupError(f"unknown key column {bad[0]!r} of marts.{name} (key: "
                               + " ".join(f"{k}=…" for k in tracer.key_of(name)) + ")")
-        row = _the_row(con, name, types, keys, tracer.key_of(name))
+        try:
+            row = _the_row(con, name, types, keys, tracer.key_of(name))
+        except LookupError as exc:
+            raise LookupError(exc.args[0] + _refused_instead(tracer, name, types, keys)) from None
         figure = tracer.figure(name, row, column)
         trace = {"table": f"marts.{name}", "key": figure["key"] or keys, "column": column,
                  "value": figure["value"], "type": types[column], "published": str(published),
@@ -86,6 +89,24 @@ def build_trace(table: str, args: list[str], *, limit: int | None = None, wareho
         con.close()
     annotate(trace["figure"])
     return trace
+
+
+def _refused_instead(tracer, table: str, types: dict[str, str], keys: dict[str, str]) -> str:
+    """For a key with no row: the refused source rows of that key, if any (why the row is absent)."""
+    import duckdb
+
+    given = {k: dt.date.fromisoformat(v + "-01" if len(v) == 7 else v) if types[k] == "DATE" else v
+             for k, v in keys.items()}
+    try:
+        tracer.not_counted_of(table, given)
+    except (ValueError, duckdb.Error):
+        return ""
+    refused = [i for i in tracer.not_counted.values() if i["kind"] == "refused_row"]
+    if not refused:
+        return ""
+    return "; its source row was refused: " + "; ".join(
+        f"{i['path']}" + (f" sheet {i['sheet']}" if i.get("sheet") else "") + f" row {i['row']} ({i['reason_code']})"
+        for i in refused)
 
 
 def _the_row(con, table: str, types: dict[str, str], keys: dict[str, str], key_columns: list[str]) -> dict:

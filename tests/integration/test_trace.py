@@ -291,6 +291,9 @@ def test_a_refused_row_of_the_key_is_listed_with_its_reason(pipeline):
     assert (path, row, message) in [(r["path"], r["row"], r["reason"]) for r in refused]
     assert all(r["raw_values"][header] == center for r in refused)  # the same key only
     assert not any(op["key"]["month"].startswith(period) for op in trace["figure"]["operands"])
+    done = _cli(pipeline, "marts.fct_center_month", f"center_code={center}", f"month={period}", "racks_built")
+    assert done.returncode == 2 and len(done.stderr.strip().splitlines()) == 1
+    assert f"its source row was refused: {path}" in done.stderr and f"row {row} " in done.stderr
 
 
 # --- unknown names, changed files, the command line --------------------------------------------------
