@@ -11,6 +11,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -20,6 +21,7 @@ from functools import cache
 from pathlib import Path
 from xml.etree import ElementTree
 
+import duckdb
 import pytest
 import yaml
 
@@ -387,3 +389,32 @@ def test_every_column_of_every_table_traces(pipeline):
         "mart_center_plan.expected_racks_in_use", "mart_center_plan.on_track", "mart_center_plan.operation_overdue",
         *(f"mart_alerts.{c}" for c in ("severity", "entity_kind", "entity_name", "since_month", "as_of_month",
                                        "metric_value", "threshold", "detail"))])
+
+
+def test_the_rule_comes_from_the_column_lineage(pipeline, tmp_path):
+    """The column's SQL expression is read from audit.column_lineage (contract schema) when the
+    publication has it; without it the trace says so."""
+    args = ["center_code=GA-DC-003", "month=2025-03", "pue"]
+    has = pipeline.query("select count(*) from information_schema.tables where table_schema = 'audit' "
+                         "and table_name = 'column_lineage'")[0][0]
+    if not has:
+        trace = build_trace("fct_center_month", args, warehouse=pipeline.warehouse, inbox=pipeline.inbox)
+        assert trace["figure"]["expression"] is None
+        assert any("audit.column_lineage is not in this publication" in n for n in trace["notes"])
+    copy = tmp_path / "published.duckdb"
+    shutil.copy(pipeline.published, copy)
+    con = duckdb.connect(str(copy))
+    con.execute("create or replace table audit.column_lineage (published_table varchar, published_column varchar, "
+                "upstream_table varchar, upstream_column varchar, transformation varchar, expression varchar, "
+                "source_kind varchar, header_aliases varchar[])")
+    expression = "case when e.facility_energy_kwh > 0 and r.it_energy_kwh > 0 then e.facility_energy_kwh / r.it_energy_kwh end"
+    for upstream in ("facility_energy_kwh", "it_energy_kwh"):
+        con.execute("insert into audit.column_lineage values ('fct_center_month', 'pue', 'int_center_months', ?, "
+                    "'expression', ?, null, null)", [upstream, expression])
+    con.close()
+    trace = build_trace("fct_center_month", args, warehouse=tmp_path, inbox=pipeline.inbox)
+    assert trace["figure"]["expression"] == expression and not trace["notes"]
+    done = subprocess.run([sys.executable, "-m", "orchestration.cli", "trace", "marts.fct_center_month", *args],
+                          env={**os.environ, "DCW_WAREHOUSE": str(tmp_path), "DCW_INBOX": str(pipeline.inbox)},
+                          capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    assert f"SQL:  {expression}" in done.stdout
