@@ -28,6 +28,7 @@ from orchestration.trace.cells import Inbox, cell
 
 RECIPES = Path(__file__).with_name("recipes.yaml")
 _PARAM = re.compile(r"\$([a-z_][a-z0-9_]*)")
+_OPTIONS = ("factor", "when")  # recipe keys beside the kind
 _LINEAGE = re.compile(r"^(.*)_source_(?:file_sha256|sheet|row)$")
 
 
@@ -139,8 +140,11 @@ class Tracer:
     def apply(self, node: dict, spec, table: str, row: dict, depth: int) -> dict:
         if isinstance(spec, str):  # a column of this row
             return self.figure(table, row, spec, depth + 1)
-        kind = next(k for k in spec if k != "factor")
+        kind = next(k for k in spec if k not in _OPTIONS)
         arg = spec[kind]
+        if spec.get("when") is not None:
+            (holds,) = self.query(f"select ({spec['when']}) as holds", row)[0].values()
+            node["condition"] = {"when": self.bound({"where": spec["when"]}, row), "holds": holds}
         if kind == "copy_of":
             found = self.rows(arg, row)
             node.update(kind="copy_of", rule=f"the {arg['column']} of {arg['table']} where {self.bound(arg, row)}")
@@ -149,7 +153,6 @@ class Tracer:
                 node["operands"] = []
                 return node
             node["operands"] = [self.figure(arg["table"], found[0], arg["column"], depth + 1)]
-            node.setdefault("value", node["operands"][0]["value"])
             return node
         if kind in ("sum", "count"):
             found = self.rows(arg, row)
@@ -165,7 +168,6 @@ class Tracer:
                                          "(NULLs skipped)",
                         terms=[jsonable(r[arg["column"]]) for r in found],
                         operands=[self.figure(arg["table"], r, arg["column"], depth + 1) for r in shown])
-            node.setdefault("value", None)
             return node
         if kind == "ratio":
             sides = arg if isinstance(arg, list) else arg
@@ -200,7 +202,7 @@ class Tracer:
     def side(self, side, table: str, row: dict, depth: int) -> dict:
         if isinstance(side, str):
             return self.figure(table, row, side, depth + 1)
-        kind = next(k for k in side if k != "factor")
+        kind = next(k for k in side if k not in _OPTIONS)
         arg = side[kind]
         label = arg.get("column", kind)
         node = {"table": table, "key": {}, "column": f"{kind} of {arg['table']}.{label}", "type": None,
@@ -208,6 +210,8 @@ class Tracer:
         node = self.apply(node, side, table, row, depth + 1)
         if node.get("kind") == "sum":
             node["value"] = _sum(node["terms"])
+        elif node.get("kind") == "copy_of" and node["operands"]:
+            node["value"] = node["operands"][0]["value"]
         return node
 
     def bound(self, spec: dict, row: dict) -> str:

@@ -43,6 +43,10 @@ def annotate(node: dict) -> None:
         node["arithmetic"] = f"{_fmt(ops[0]['value'])} − {_fmt(ops[1]['value'])} = {value}"
     elif kind == "count":
         node["arithmetic"] = f"{node.get('total')} row(s) = {value}"
+    if node.get("condition") and "arithmetic" in node:
+        cond = node["condition"]
+        node["arithmetic"] = (f"{cond['when']} holds: " + node["arithmetic"] if cond["holds"]
+                              else f"{cond['when']} does not hold: NULL = {value}")
 
 
 def render(trace: dict) -> str:
