@@ -8,7 +8,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export GX_ANALYTICS_ENABLED := false
 export DAGSTER_DISABLE_TELEMETRY := true
 
-.PHONY: setup run update backfill trace test ui docs bench sample clean
+.PHONY: setup run update backfill trace test ui docs dashboard screenshot bench sample clean
 
 setup: $(VENV)/.installed
 
@@ -39,6 +39,14 @@ ui: setup    ## Dagster UI on http://127.0.0.1:3000 (runs of `make run` show the
 
 docs: setup  ## dbt docs with the lineage graph, as one static page: warehouse/docs/index.html
 	$(PY) -m orchestration.docs
+
+dashboard: setup ## rebuild warehouse/dashboard/index.html from the published file alone
+	$(PY) -m orchestration.cli dashboard
+
+# The README's picture is of the sample inbox's publication: run the sample (never a DCW_INBOX), then render.
+screenshot: setup ## refresh docs/dashboard.png (needs Debian's chromium and fonts-noto-cjk)
+	env -u DCW_INBOX -u DCW_WAREHOUSE -u DCW_WORKING_DB $(PY) -m orchestration.cli run > /dev/null
+	env -u DCW_WAREHOUSE $(PY) -m orchestration.cli screenshot --png docs/dashboard.png
 
 bench: setup ## benchmark at several scales: bench/results/latest.json
 	$(PY) bench/run.py

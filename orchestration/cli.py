@@ -1,4 +1,5 @@
-"""Command line of the project: ``python -m orchestration.cli run|update|backfill|summary|trace|dagster-home``.
+"""Command line of the project: ``python -m orchestration.cli COMMAND`` (run, update, backfill, summary, trace,
+dashboard, screenshot, dagster-home).
 
 ``run`` writes the bundled sample inbox when ``DCW_INBOX`` is unset and the sample is absent,
 materialises every partition the inbox covers in-process against a persistent Dagster instance
@@ -8,7 +9,10 @@ manifest yet: their partitions, and of the monthly job only the assets they affe
 when every file is known). ``backfill --from 2024-01 --to 2024-03`` runs the monthly job over that
 range in one run (dbt replaces those months only) and publishes. ``trace TABLE KEY=VALUE... COLUMN``
 prints one published figure back to its source cells (``orchestration/trace/``; exit status 2 for
-an unknown table, column or key). Exit status 1 when a run
+an unknown table, column or key). ``dashboard`` rebuilds
+``warehouse/dashboard/index.html`` from the published file alone (every publication builds it too);
+``screenshot`` rebuilds it and renders it to ``docs/dashboard.png`` in headless Chromium (``--png``
+for another file). Exit status 1 when a run
 failed (the last lines then say which check blocked, or what the step failed on: a lock held by
 another process names its PID); 3 when another command or a run from the UI or the sensor is
 using the warehouse (one line names it; nothing is run). Before launching anything, runs left by
@@ -217,7 +221,28 @@ def _run(started: float, months: tuple[str, str] | None, *, new_files_only: bool
         print(f"run {r.run_id[:8]} {r.job_def.name}: partitions {tags.get('dagster/asset_partition_range_start')} "
               f"to {tags.get('dagster/asset_partition_range_end')}{scope}")
     print(summary(published))
+    page = published.parent / "dashboard" / "index.html"
+    if page.exists():
+        print(f"dashboard: {page}")
     print(f"done in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def dashboard(png: Path | None = None) -> int:
+    """Rebuild the dashboard from the published file; with ``png``, also render it there."""
+    from orchestration.dashboard import build_dashboard, screenshot
+    from orchestration.resources import warehouse_from_env
+
+    warehouse = warehouse_from_env()
+    try:
+        page = build_dashboard(warehouse / "published.duckdb", warehouse / "dashboard")
+        print(f"dashboard: {page}")
+        if png is not None:
+            screenshot(page, png)
+            print(f"screenshot: {png}")
+    except (FileNotFoundError, RuntimeError) as exc:
+        print(f"nothing built: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -232,12 +257,15 @@ def _cause(error) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m orchestration.cli", description=__doc__)
-    parser.add_argument("command", choices=["run", "update", "backfill", "summary", "trace", "dagster-home"])
+    parser.add_argument("command", choices=["run", "update", "backfill", "summary", "trace", "dashboard",
+                                            "screenshot", "dagster-home"])
     parser.add_argument("words", nargs="*", help="trace: TABLE KEY=VALUE... COLUMN")
     parser.add_argument("--format", dest="fmt", choices=["text", "json"], default="text", help="trace: output")
     parser.add_argument("--limit", type=int, help="trace: contributing rows shown per aggregate (all by default)")
     parser.add_argument("--from", dest="first", metavar="YYYY-MM", help="backfill: first report month")
     parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="backfill: last report month (default: --from)")
+    parser.add_argument("--png", type=Path, default=Path("docs/dashboard.png"),
+                        help="screenshot: the PNG to write (default: docs/dashboard.png)")
     args = parser.parse_args(argv)
     if args.command == "trace":
         if not args.words:
@@ -255,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.first:
             parser.error("backfill needs --from YYYY-MM (and --to YYYY-MM for more than one month)")
         return run((args.first, args.last or args.first))
+    if args.command in ("dashboard", "screenshot"):
+        return dashboard(args.png if args.command == "screenshot" else None)
     if args.command == "dagster-home":
         from orchestration.instance import ensure_dagster_home
 

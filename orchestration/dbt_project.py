@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
@@ -152,6 +153,31 @@ def wait_for_parse() -> None:
             DBT_PROJECT.manifest_path.with_name("parsed_for.txt").write_text(working)
         finally:
             shutil.rmtree(target, ignore_errors=True)
+
+
+def compile_models(names: list[str], database: str = "working", project_dir: Path = DBT_DIR) -> dict[str, str]:
+    """unique id → compiled SQL of the named models, compiled against a database of their own (named
+    ``database``, as the relations in the manifest the SQL is for) that
+    holds only the raw and ops tables as ingestion creates them, empty (``is_incremental()`` is
+    then false: the full-refresh form, with the same columns), so that the working file is not
+    opened. For a build that ran only some models of a changed project (orchestration/column_lineage.py
+    keeps the others' SQL from earlier builds)."""
+    import duckdb
+
+    from ingestion.load import ensure_raw_tables
+
+    with tempfile.TemporaryDirectory(prefix="dcw-compile-") as tmp:
+        path = Path(tmp) / f"{database}.duckdb"
+        with duckdb.connect(str(path)) as con:
+            ensure_raw_tables(con)
+        done = subprocess.run(
+            [DBT_EXECUTABLE, "compile", "--quiet", "--project-dir", str(project_dir), "--profiles-dir",
+             str(project_dir), "--target-path", str(Path(tmp) / "target"), "--select", *names],
+            env={**_parse_env(), "DCW_WORKING_DB": str(path)}, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"dbt compile failed:\n{done.stdout}\n{done.stderr}")
+        manifest = json.loads((Path(tmp) / "target" / "manifest.json").read_text(encoding="utf-8"))
+    return {uid: node["compiled_code"] for uid, node in manifest["nodes"].items() if node.get("compiled_code")}
 
 
 class Translator(DagsterDbtTranslator):

@@ -1,6 +1,14 @@
-"""``make docs``: dbt docs (descriptions, columns, lineage graph) as one static page an auditor can open.
+"""``make docs``: dbt docs of the published file, as one static page a reader or auditor can open.
 
-Runs the pipeline first when there is no working warehouse yet (the catalog is read from it).
+The page describes the tables as readers see them: the catalog (tables, columns, types) is read
+from a copy of ``published.duckdb`` (so the relations are ``published.marts.*`` and
+``published.audit.*``, and the column types are the published ones), the descriptions come from
+the dbt models' yml, the owners from the dbt groups the published layers belong to
+(models/_groups.yml). The staging and intermediate layers, which no reader sees, are hidden from
+the page (``docs.show``). The published file itself is only copied. Runs the pipeline first when
+nothing has been published yet.
+
+What does not belong here: the descriptions themselves (the models' yml), the publication.
 """
 from __future__ import annotations
 
@@ -8,27 +16,41 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 from orchestration.dbt_project import DBT_DIR, DBT_EXECUTABLE
 from orchestration.resources import warehouse_from_env
 
 
+def build_docs(published: Path, out_dir: Path, target: Path) -> Path:
+    """Generate the static docs page for ``published`` into ``out_dir``; return its path."""
+    with tempfile.TemporaryDirectory(prefix="dcw-docs-") as tmp:
+        copy = Path(tmp) / "published.duckdb"  # the file's name is the database name readers see
+        shutil.copyfile(published, copy)
+        env = {**os.environ, "DCW_WORKING_DB": str(copy), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+        done = subprocess.run([DBT_EXECUTABLE, "docs", "generate", "--static", "--quiet", "--project-dir",
+                               str(DBT_DIR), "--profiles-dir", str(DBT_DIR), "--target-path", str(target)],
+                              env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"dbt docs generate failed:\n{done.stdout}\n{done.stderr}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    page = out_dir / "index.html"
+    shutil.copyfile(target / "static_index.html", page)
+    return page
+
+
 def main() -> int:
     warehouse = warehouse_from_env()
-    working = warehouse / "working.duckdb"
-    if not working.exists():
+    published = warehouse / "published.duckdb"
+    if not published.exists():
         from orchestration.cli import run
 
         if run() != 0:
             return 1
-    env = {**os.environ, "DCW_WORKING_DB": str(working)}
-    target = warehouse / "dbt_docs_target"
-    subprocess.run([DBT_EXECUTABLE, "docs", "generate", "--static", "--project-dir", str(DBT_DIR),
-                    "--profiles-dir", str(DBT_DIR), "--target-path", str(target)], env=env, check=True)
-    out = warehouse / "docs"
-    out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(target / "static_index.html", out / "index.html")
-    print(f"dbt docs: {out / 'index.html'} (open it in a browser; the lineage graph is under 'View Lineage Graph')")
+    page = build_docs(published, warehouse / "docs", warehouse / "dbt_docs_target")
+    print(f"dbt docs of the published file: {page} (open it in a browser; the lineage graph is under "
+          "'View Lineage Graph')")
     return 0
 
 

@@ -27,7 +27,7 @@ from ingestion.manifest import mark_published
 PUBLISHED_SCHEMAS = ("marts", "audit")
 _IN_PUBLISHED = "(" + ", ".join(f"'{x}'" for x in PUBLISHED_SCHEMAS) + ")"
 
-# Descriptions of the two audit tables written here rather than by dbt.
+# Descriptions of the audit tables written here rather than by dbt.
 OWN_TABLES = {
     "audit.check_results": ("Every quality check of every run: dbt tests and the quality suites.", {
         "check_name": "Name of the check (dbt test or quality-suite check).",
@@ -39,6 +39,29 @@ OWN_TABLES = {
         "run_id": "Dagster run id of the run that ran the check.",
         "checked_at": "When the check ran.",
     }),
+    "audit.column_lineage": (
+        "Column-level lineage, one row per edge of one hop: a model column (published_table.published_column: a "
+        "published table, or an intermediate or staging model it is built from) and a column of a relation its "
+        "model reads directly. Follow upstream_table/upstream_column as the next published_table/published_column "
+        "down to the raw tables (upstream_table 'raw.*'), whose rows name the source kind and the headers the "
+        "column maps accept. Derived from the dbt project after each build.", {
+            "published_table": "The table whose column this row explains: a published table (marts) or a model "
+                               "it is built from (intermediate, staging, audit).",
+            "published_column": "The column this row explains.",
+            "upstream_table": "A relation its model reads directly: a model by name, or a raw or ops table as "
+                              "'raw.power_bills'; NULL when the column is computed from no column (a constant, "
+                              "a count of rows).",
+            "upstream_column": "The column of upstream_table the value is computed from.",
+            "transformation": "copy (the same column, maybe cast), rename (the same value under another name), "
+                              "aggregate (summed, counted or otherwise aggregated over upstream rows on the way), "
+                              "expression (anything else).",
+            "expression": "The SQL computing published_column in its model, the model's CTEs and subqueries "
+                          "written out, in terms of the upstream columns.",
+            "source_kind": "For a raw upstream column: the inbox source kind (dc_ledger, projects, economics, "
+                           "plans, registry, power); else NULL.",
+            "header_aliases": "For a raw upstream column filled from a header: the headers the column maps accept "
+                              "for it (its aliases, then its canonical name); else NULL.",
+        }),
     "audit.publication": ("When and by which pipeline run this file was published.", {
         "run_id": "Dagster run id of the publishing run.",
         "published_at": "When the file was written.",
@@ -100,10 +123,15 @@ def publish(working_db: Path, published_db: Path, run_id: str,
         con.execute("create schema if not exists audit")
         con.execute("create table audit.check_results as select * from w.ops.check_results order by checked_at")
         counts["audit.check_results"] = con.execute("select count(*) from audit.check_results").fetchone()[0]
+        if _has_table(con, "w", "ops", "column_lineage"):  # written by the dbt step (orchestration/column_lineage.py)
+            con.execute("create table audit.column_lineage as select * from w.ops.column_lineage")
+            counts["audit.column_lineage"] = con.execute("select count(*) from audit.column_lineage").fetchone()[0]
         _copy_comments(con)
         con.execute("create table audit.publication as select ? as run_id, ? as published_at",
                     [run_id, dt.datetime.now()])
         for table, (description, columns) in OWN_TABLES.items():
+            if not _has_table(con, con.execute("select current_database()").fetchone()[0], *table.split(".")):
+                continue
             con.execute(f"comment on table {table} is {_quote(description)}")
             for column, text in columns.items():
                 con.execute(f"comment on column {table}.{column} is {_quote(text)}")
@@ -162,6 +190,11 @@ def _start_from(published_db: Path, tmp: Path) -> str | None:
     except (duckdb.Error, TypeError):
         tmp.unlink(missing_ok=True)
         return None
+
+
+def _has_table(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> bool:
+    return con.execute("select count(*) from duckdb_tables() where database_name = ? and schema_name = ? "
+                       "and table_name = ?", [database, schema, table]).fetchone()[0] > 0
 
 
 def _latest_builds(con: duckdb.DuckDBPyConnection) -> dict[str, str]:

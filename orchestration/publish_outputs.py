@@ -1,7 +1,8 @@
-"""The outputs derived from the published DuckDB file (Parquet, PostgreSQL), brought up to date with it.
+"""The outputs derived from the published DuckDB file (Parquet, the dashboard, PostgreSQL), brought up to date with it.
 
 The DuckDB file is the source of truth; each output records which publication it holds (the
-Parquet link's folder name, PostgreSQL's ``audit.publication``). ``bring_up_to_date`` exports
+Parquet link's folder name, the dashboard page's ``dcw-publication`` meta tag, PostgreSQL's
+``audit.publication``). ``bring_up_to_date`` exports
 to every output that lags the file: the publish asset calls it right after a new file is swapped
 in, and the command line at the start of every run, so an output missed by a run that died or
 gave up (a reader blocking PostgreSQL's swap) is caught up by the next one, even one with nothing
@@ -16,8 +17,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestration.dashboard import build_dashboard, dashboard_run_id
 from orchestration.publish_parquet import current_run_id, export_parquet
 from orchestration.publish_postgres import published_run_id
+
+DASHBOARD = "dashboard"   # the dashboard's folder in the warehouse folder
 
 
 class OutputsBehind(Exception):
@@ -29,7 +33,9 @@ class Outcome:
     run_id: str | None
     parquet: dict[str, int] | None = None      # table → rows, when exported now
     postgres: dict[str, int] | None = None     # table → rows, when published now
+    dashboard: Path | None = None              # the page, when built now
     notes: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)   # output → seconds it took now
 
 
 def postgres_settings() -> dict | None:
@@ -47,8 +53,8 @@ def postgres_settings() -> dict | None:
 def bring_up_to_date(published_db: Path, warehouse_dir: Path) -> Outcome:
     """Export the published file to every output that does not hold its publication yet.
 
-    Raises ``OutputsBehind`` (after the outputs that could be done are done) when PostgreSQL could
-    not be published."""
+    Raises ``OutputsBehind`` (after the outputs that could be done are done) when the dashboard
+    could not be built or PostgreSQL could not be published."""
     run_id = published_run_id(published_db)
     outcome = Outcome(run_id)
     if run_id is None:
@@ -56,10 +62,32 @@ def bring_up_to_date(published_db: Path, warehouse_dir: Path) -> Outcome:
     if current_run_id(warehouse_dir) != run_id:
         started = time.monotonic()
         outcome.parquet = export_parquet(published_db, warehouse_dir)
-        outcome.notes.append(f"parquet: {warehouse_dir / 'parquet'} ({time.monotonic() - started:.1f} s)")
+        outcome.seconds["parquet"] = round(time.monotonic() - started, 2)
+        outcome.notes.append(f"parquet: {warehouse_dir / 'parquet'} ({outcome.seconds['parquet']:.1f} s)")
+    behind = []
+    dashboard = warehouse_dir / DASHBOARD
+    if dashboard_run_id(dashboard) != run_id:
+        started = time.monotonic()
+        try:
+            outcome.dashboard = build_dashboard(published_db, dashboard)
+        except Exception as exc:  # whatever it is, the publication and the other outputs stand
+            behind.append(f"dashboard not rebuilt ({dashboard}): {type(exc).__name__}: {str(exc).strip()}. The "
+                          "previous page is unchanged; the next run (or update, or make dashboard) builds it.")
+        else:
+            outcome.seconds["dashboard"] = round(time.monotonic() - started, 2)
+            outcome.notes.append(f"dashboard: {outcome.dashboard} ({outcome.seconds['dashboard']:.1f} s)")
     settings = postgres_settings()
-    if settings is None:
-        return outcome
+    if settings is not None:
+        try:
+            _postgres(published_db, run_id, settings, outcome)
+        except OutputsBehind as exc:
+            behind.append(str(exc))
+    if behind:
+        raise OutputsBehind(" ".join(behind))
+    return outcome
+
+
+def _postgres(published_db: Path, run_id: str, settings: dict, outcome: Outcome) -> None:
     import psycopg
 
     from orchestration.publish_postgres import PostgresBusy, postgres_run_id, publish_to_postgres
@@ -69,13 +97,13 @@ def bring_up_to_date(published_db: Path, warehouse_dir: Path) -> Outcome:
         if postgres_run_id(settings["url"]) != run_id:
             started = time.monotonic()
             outcome.postgres = publish_to_postgres(published_db, **settings)
-            outcome.notes.append(f"postgres: published to {where} ({time.monotonic() - started:.1f} s)")
+            outcome.seconds["postgres"] = round(time.monotonic() - started, 2)
+            outcome.notes.append(f"postgres: published to {where} ({outcome.seconds['postgres']:.1f} s)")
     except PostgresBusy as exc:
         raise OutputsBehind(str(exc)) from None
     except (psycopg.Error, PermissionError) as exc:
         raise OutputsBehind(f"PostgreSQL not updated ({where}): {str(exc).strip()}. The previous PostgreSQL "
                             "publication is intact; the next run (or update) publishes this one.") from None
-    return outcome
 
 
 def _without_password(url: str) -> str:

@@ -79,7 +79,7 @@ def pg_type(duckdb_type: str) -> str:
         "DATE": "date", "TIME": "time", "TIMESTAMP": "timestamp", "TIMESTAMP_NS": "timestamp",
         "TIMESTAMP_MS": "timestamp", "TIMESTAMP_S": "timestamp",
         "TIMESTAMP WITH TIME ZONE": "timestamptz", "INTERVAL": "interval", "UUID": "uuid",
-        "JSON": "jsonb",
+        "JSON": "jsonb", "VARCHAR[]": "text[]",
     }.get(t, "text")
 
 
@@ -222,9 +222,18 @@ def _load_staging(con: duckdb.DuckDBPyConnection, pg, tables: list[Table]) -> di
     return counts
 
 
+# A list of text as a PostgreSQL array literal: {"a","b"}, every element quoted, NULL elements as NULL.
+_TEXT_ARRAY = ("case when {c} is null then null else '{{' || array_to_string(list_transform({c}, x -> "
+               "case when x is null then 'NULL' else '\"' || replace(replace(x, '\\', '\\\\'), '\"', '\\\"') "
+               "|| '\"' end), ',') || '}}' end")
+
+
 def _exported(column: Column) -> str:
     """The column as DuckDB writes it into the CSV: as it is when PostgreSQL reads the text back
-    to the same value, as varchar (lists, structs, maps: their DuckDB text) otherwise."""
+    to the same value, a list of text as an array literal, as varchar (other lists, structs,
+    maps: their DuckDB text) otherwise."""
+    if pg_type(column.duckdb_type) == "text[]":
+        return _TEXT_ARRAY.format(c=ident(column.name))
     if pg_type(column.duckdb_type) == "text" and column.duckdb_type.upper() != "VARCHAR":
         return f"cast({ident(column.name)} as varchar)"
     return ident(column.name)

@@ -39,7 +39,9 @@ def make_published(path: Path, run_id: str, version: int, big_rows: int = 0) -> 
     if version >= 2:
         con.execute("alter table marts.dim_month add column quarter integer default 1")
     con.execute("""create table audit.file_manifest as select 'power/2024-0' || i || '.csv' as path,
-                   'a"b,c' || chr(10) || 'line' as note from range(3) t(i)""")
+                   'a"b,c' || chr(10) || 'line' as note,
+                   case i when 0 then ['户号', 'a"b,c\\d{}', null] when 1 then []::varchar[] end as aliases
+                   from range(3) t(i)""")
     if big_rows:
         con.execute(f"create table marts.fct_big as select i as id, 'row ' || i as label, i * 0.5 as v "
                     f"from range({big_rows}) t(i)")

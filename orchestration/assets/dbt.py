@@ -32,7 +32,7 @@ from dagster_dbt.asset_utils import get_asset_check_key_for_test
 
 from orchestration.assets.ingestion import WORKING_DB_POOL
 from orchestration.checks_log import CheckRecord, failing_rows_sample, record_checks
-from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, ensure_manifest, wait_for_parse
+from orchestration.dbt_project import DBT_PROJECT, TRANSLATOR, compile_models, ensure_manifest, wait_for_parse
 from orchestration.partitions import FULL_REFRESH_TAG, MONTHLY_JOB, dbt_month_window, months_of_run
 from orchestration.resources import Warehouse, environment
 
@@ -40,6 +40,7 @@ from orchestration.resources import Warehouse, environment
 CHECK_EVENTS = (dg.AssetCheckResult, dg.AssetCheckEvaluation)
 
 
+LINEAGE_CACHE = "column_lineage_cache.json"  # beside the manifest: compiled SQL and each model's lineage, by content
 NO_WINDOW = {"DCW_MONTH_FROM": "", "DCW_MONTH_TO": ""}
 # dbt unit tests (unit_tests: in the models' yml) test SQL on hand-made rows: they run in `make test`
 # (tests/integration/test_dbt_unit_tests.py), not in a production build
@@ -75,18 +76,60 @@ def warehouse_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, war
         if isinstance(event, CHECK_EVENTS):
             checks.append(event)
         yield event
+    # column lineage from the build's compiled SQL (no database); not for a failed build, which publishes nothing
+    manifest = invocation.target_path / "manifest.json"
+    lineage = column_lineage_of(manifest) if invocation.is_successful() else None
     with warehouse.connect() as con:
         records = record_dbt_checks(con, checks, invocation.target_path / "run_results.json", context.run.run_id)
         counts = table_row_counts(con)
+        if lineage is not None:
+            write_column_lineage(con, lineage)
+    by_model = column_lineage_metadata(lineage, manifest) if lineage else {}
     for output in outputs:
-        rows = counts.get(tuple(context.asset_key_for_output(output.output_name).path))
+        key = context.asset_key_for_output(output.output_name)
+        rows = counts.get(tuple(key.path))
         yield output.with_metadata({**output.metadata, "months": months,
-                                    **({"dagster/row_count": rows} if rows is not None else {})})
+                                    **({"dagster/row_count": rows} if rows is not None else {}),
+                                    **({"dagster/column_lineage": by_model[key]} if key in by_model else {})})
     if not invocation.is_successful():
         failed = [f"{r.check_name} on {r.asset}" for r in records if not r.passed and r.severity == "ERROR"]
         detail = ("blocking checks failed: " + "; ".join(failed)) if failed else "a model failed to build"
         raise dg.Failure(f"dbt build failed, nothing is published ({detail}). See the dbt log in the run "
                          "and audit.check_results.", metadata={"failed_checks": failed})
+
+
+def column_lineage_of(manifest: Path) -> list:
+    """The project's column lineage (orchestration/column_lineage.py) from the build's manifest."""
+    from orchestration.column_lineage import derive  # sqlglot: imported when a build needs it
+
+    return derive(manifest, DBT_PROJECT.manifest_path.with_name(LINEAGE_CACHE), compile_models=compile_models)
+
+
+def write_column_lineage(con: duckdb.DuckDBPyConnection, lineage: list) -> None:
+    from orchestration.column_lineage import write
+
+    write(con, lineage)
+
+
+def column_lineage_metadata(lineage: list, manifest: Path) -> dict[dg.AssetKey, dg.TableColumnLineage]:
+    """Each model's asset key → its columns' upstream columns, as Dagster's column lineage."""
+    keys = _asset_keys(manifest)
+    deps: dict[dg.AssetKey, dict[str, list[dg.TableColumnDep]]] = {}
+    for edge in lineage:
+        columns = deps.setdefault(keys[edge.published_node], {})
+        columns.setdefault(edge.published_column, [])
+        if edge.upstream_node is not None:
+            columns[edge.published_column].append(
+                dg.TableColumnDep(asset_key=keys[edge.upstream_node], column_name=edge.upstream_column))
+    return {key: dg.TableColumnLineage(deps_by_column=columns) for key, columns in deps.items()}
+
+
+def _asset_keys(manifest_path: Path) -> dict[str, dg.AssetKey]:
+    """dbt unique id → asset key, as the translator keys the models and sources."""
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    return {uid: TRANSLATOR.get_asset_key(props)
+            for uid, props in {**manifest["nodes"], **manifest["sources"]}.items()
+            if props["resource_type"] in ("model", "source")}
 
 
 def table_row_counts(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], int]:

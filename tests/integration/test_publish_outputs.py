@@ -19,6 +19,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from orchestration.dashboard import dashboard_run_id
 from orchestration.publish_parquet import current_run_id
 from orchestration.publish_postgres import postgres_run_id, publish_to_postgres
 from tests.integration.conftest import run_pipeline
@@ -128,6 +129,7 @@ def test_a_reader_holding_the_swap_fails_the_run_and_the_next_update_publishes(p
         backfilled = run.query("select run_id from audit.publication")[0][0]
         assert backfilled != before                       # the file is the backfill's publication,
         assert current_run_id(run.warehouse) == backfilled  # and so is Parquet,
+        assert dashboard_run_id(run.warehouse / "dashboard") == backfilled   # and the dashboard,
         assert postgres_run_id(url) == "run-older"          # not PostgreSQL
         update = cli("update", **where)        # nothing new to load, still held
         assert update.returncode == 1, update.stdout + update.stderr

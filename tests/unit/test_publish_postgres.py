@@ -48,7 +48,8 @@ def test_type_mapping():
     assert pg_type("VARCHAR") == "text"
     assert pg_type("DATE") == "date"
     assert pg_type("TIMESTAMP WITH TIME ZONE") == "timestamptz"
-    assert pg_type("VARCHAR[]") == "text"
+    assert pg_type("VARCHAR[]") == "text[]"
+    assert pg_type("INTEGER[]") == "text"
 
 
 def test_contents_types_and_comments_equal_the_duckdb_publication(tmp_path, target):
