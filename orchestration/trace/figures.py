@@ -101,12 +101,26 @@ class Tracer:
         return list(recipe["key"]) if recipe else []
 
     def rule(self, table: str, column: str) -> str | None:
+        """The column's SQL from audit.column_lineage, followed down through plain copies to the model
+        that computes it: one line per model, ``model.column = expression``."""
         if not self.has_column_lineage:
             return None
-        found = [e for (e,) in self.con.execute(
-            "select distinct expression from audit.column_lineage where published_table = ? "
-            "and published_column = ? and expression is not null", [table, column]).fetchall()]
-        return "\n".join(found) or None
+        lines: list[str] = []
+        seen = set()
+        while (table, column) not in seen and len(lines) < 8:
+            seen.add((table, column))
+            edges = self.con.execute(
+                "select upstream_table, upstream_column, transformation, expression from audit.column_lineage "
+                "where published_table = ? and published_column = ? and expression is not null "
+                "order by upstream_table, upstream_column", [table, column]).fetchall()
+            if not edges:
+                break
+            lines.append(f"{table}.{column} = {edges[0][3]}")
+            upstream, upstream_column, transformation, _ = edges[0]
+            if len(edges) > 1 or transformation not in ("copy", "rename") or upstream.startswith("raw."):
+                break
+            table, column = upstream, upstream_column
+        return "\n".join(lines) or None
 
     # --- figures --------------------------------------------------------------------------------
 

@@ -413,11 +413,11 @@ def test_the_rule_comes_from_the_column_lineage(pipeline, tmp_path):
                     "'expression', ?, null, null)", [upstream, expression])
     con.close()
     trace = build_trace("fct_center_month", args, warehouse=tmp_path, inbox=pipeline.inbox)
-    assert trace["figure"]["expression"] == expression and not trace["notes"]
+    assert trace["figure"]["expression"] == f"fct_center_month.pue = {expression}" and not trace["notes"]
     done = subprocess.run([sys.executable, "-m", "orchestration.cli", "trace", "marts.fct_center_month", *args],
                           env={**os.environ, "DCW_WAREHOUSE": str(tmp_path), "DCW_INBOX": str(pipeline.inbox)},
                           capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
-    assert f"SQL:  {expression}" in done.stdout
+    assert f"SQL:  fct_center_month.pue = {expression}" in done.stdout
 
 
 def test_the_recipes_agree_with_every_published_row(pipeline):
