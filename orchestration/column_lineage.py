@@ -21,10 +21,12 @@ name), ``aggregate`` (an aggregate or window aggregate over upstream rows is on 
 ``expression`` (anything else). A column computed from no upstream column (a constant, a
 ``count(*)``) has one row with NULL upstream.
 
-Deriving costs about a second and a half for the whole project; results are cached per model
-(keyed by its compiled SQL and the schemas it reads) in ``column_lineage_cache.json`` beside the
-manifest, with the compiled SQL itself (keyed by the model's code and the project's macros), so a
-run that compiled only some models still knows every model's SQL.
+Deriving the whole project takes about 2.5 s (parsing and qualifying ~50 models, on a busy 2-core
+machine); results are cached per model (keyed by its compiled SQL and the schemas it reads) in
+``column_lineage_cache.json`` beside the manifest, so a build of an unchanged project derives in
+0.1 s. The cache also keeps the compiled SQL (keyed by the model's code and the project's macros):
+a run that compiled only some models still knows every model's SQL, and only a model changed since
+any build is compiled on the spot (``orchestration.dbt_project.compile_models``).
 
 What does not belong here: Dagster (``orchestration/assets/dbt.py`` attaches the result to the
 models' materializations), publication (``orchestration/publish.py`` writes the table).
@@ -360,12 +362,17 @@ def write(con: duckdb.DuckDBPyConnection, edges: list[Edge]) -> None:
     rows = pa.table({name: [e.row()[i] for e in edges] for i, name in enumerate(COLUMNS)},
                     schema=pa.schema([(name, pa.list_(pa.string()) if name == "header_aliases" else pa.string())
                                       for name in COLUMNS]))
-    con.execute("create schema if not exists ops")
-    con.execute(DDL)
     con.register("column_lineage_rows", rows)
     try:
+        con.execute("begin")  # all or nothing: a run killed here leaves the previous rows
+        con.execute("create schema if not exists ops")
+        con.execute(DDL)
         con.execute("insert into ops.column_lineage select * from column_lineage_rows "
                     "order by published_table, published_column, upstream_table, upstream_column")
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
     finally:
         con.unregister("column_lineage_rows")
 

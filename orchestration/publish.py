@@ -3,6 +3,9 @@
 A reader of ``published.duckdb`` always sees the previous complete publication or the new
 complete one: the new file is written beside it under a temporary name and renamed over it
 (``os.replace``, atomic on one filesystem). Table and column descriptions travel as comments.
+Besides dbt's tables, the publication writes ``audit.check_results`` (the check history),
+``audit.column_lineage`` (from ``ops.column_lineage``, which the dbt step derives) and
+``audit.publication``.
 
 The new file starts as a copy of the previous publication when there is one: a table that dbt
 has not rebuilt since (the same build in ``ops.model_builds``, stamped by dbt's post-hook, as the

@@ -19,6 +19,11 @@ error-severity test fails the step, so publication, which depends on the marts, 
 Tests on dbt sources are no Dagster checks (a blocking check on the raw/ops assets, which the
 ingestion step writes, would make Dagster split the dbt step around ingestion): their results are
 read from dbt's run_results.json and recorded under the source's asset all the same.
+
+After a successful build, the project's column lineage is derived from the build's manifest
+(``orchestration/column_lineage.py``, no database), written to ``ops.column_lineage`` (published
+as ``audit.column_lineage``) and attached to each model's materialization as Dagster's
+``dagster/column_lineage``.
 """
 import datetime as dt
 import json
