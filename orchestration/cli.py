@@ -125,8 +125,8 @@ def trace(table: Annotated[str, typer.Argument(metavar="TABLE", help="A publishe
 
     \b
     Examples:
-      dcw trace fct_center_month center_code=GA-DC-001 report_month=2025-06 pue
-      dcw trace fct_power_bill account_no=1234567890 billing_month=2025-06 kwh_total --format json
+      dcw trace fct_center_month center_code=GA-DC-004 month=2024-12 facility_energy_kwh
+      dcw trace mart_cluster_month month=2025-06 racks_built --limit 5 --format json
     """
     try:
         from orchestration.trace import run_trace
