@@ -62,3 +62,41 @@ def test_the_dcw_script_and_the_module_are_the_same_command():
     for command in ([str(dcw)] if dcw.exists() else ["dcw"], [sys.executable, "-m", "orchestration.cli"]):
         done = subprocess.run([*command, "backfill"], cwd=ROOT, capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and done.stderr.count("\n") == 1 and "--from" in done.stderr, done.stderr
+
+
+def _documented_command_lines() -> list[tuple[str, str]]:
+    """(page, command line) for every ``dcw …`` and ``make …`` line in a code block of the README and docs/."""
+    found = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in page.read_text(encoding="utf-8").split("```")[1::2]:
+            for line in block.splitlines():
+                words = line.split("#")[0].split()
+                while words and "=" in words[0] and not words[0].startswith("-"):
+                    words = words[1:]  # environment assignments before the command
+                if words and words[0] in ("dcw", "make", "$") and (words[0] != "$" or words[1:2] == ["dcw"]):
+                    found.append((page.name, " ".join(words[1:] if words[0] == "$" else words)))
+    return found
+
+
+def test_every_command_the_docs_show_is_one_the_command_line_or_the_makefile_accepts():
+    """The README's and docs' commands are the ones that exist: each ``dcw`` line parses (subcommand,
+    arguments and options), each ``make`` target is in the Makefile."""
+    import click
+    import typer
+
+    group = typer.main.get_command(app)
+    targets = {line.split(":")[0] for line in (ROOT / "Makefile").read_text().splitlines()
+               if line and not line[0].isspace() and ":" in line and "=" not in line.split(":")[0]}
+    lines = _documented_command_lines()
+    assert any(line.startswith("dcw trace") for _, line in lines) and any(line == "make test" for _, line in lines)
+    for page, line in lines:
+        words = line.split()
+        if words[0] == "make":
+            assert all(w in targets for w in words[1:] if "=" not in w), (page, line)
+            continue
+        command = group.get_command(click.Context(group), words[1])
+        assert command is not None, (page, line)
+        try:
+            command.make_context(words[1], words[2:])  # parses and checks, runs nothing
+        except click.ClickException as error:
+            raise AssertionError(f"{page}: {line}: {error.format_message()}") from error
