@@ -98,12 +98,16 @@ def _keep_as_seed(target: Path) -> None:
 
 
 def _parse_state() -> tuple[bool, bool]:
-    """(the manifest is missing or older than the project's files, it was parsed for another working file)."""
+    """(the manifest is missing or older than the project's files, it was parsed for another working
+    file or target/ has no partial-parsing state: a new warehouse seeded with a manifest only, whose
+    dbt build would otherwise parse the whole project itself, on the run's critical path)."""
     manifest = dbt_project().manifest_path
     _seed_new_target(manifest)
     stamp = manifest.with_name("parsed_for.txt")
     stale = not manifest.exists() or manifest.stat().st_mtime < _newest_source_mtime()
-    return stale, not stamp.exists() or stamp.read_text() != _working_db()
+    moved = (not stamp.exists() or stamp.read_text() != _working_db()
+             or not manifest.with_name("partial_parse.msgpack").exists())
+    return stale, moved
 
 
 _BACKGROUND: dict[str, tuple[subprocess.Popen, Path, Path]] = {}  # working file → its dbt parse, where, its target/

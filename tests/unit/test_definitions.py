@@ -1,5 +1,6 @@
 """The Dagster definitions load, and hold the assets, checks, job and groups the operators rely on."""
 import os
+import shutil
 
 import dagster as dg
 
@@ -109,6 +110,13 @@ def test_a_new_working_file_is_parsed_for_in_the_background(tmp_path, monkeypatc
         dbt_project.wait_for_parse()
     assert {p.name: p.stat().st_mtime_ns for p in first.parent.iterdir() if p.is_file()} == first_files
     assert (dbt_project.SEED / "parsed_for.txt").read_text() == str(working)  # the next new warehouse starts here
+    shutil.rmtree(warehouse)  # the same folder anew: the seed's manifest is stamped for this very path
+    try:
+        dbt_project.parse_in_background()  # its partial-parsing state is not seeded: parse, or dbt build parses
+        assert str(working) in dbt_project._BACKGROUND
+    finally:
+        dbt_project.wait_for_parse()
+    assert (target / "partial_parse.msgpack").exists()
 
 def test_the_runs_own_connections_hold_duckdb_to_a_memory_limit(tmp_path, monkeypatch):
     from orchestration.resources import Warehouse
