@@ -13,15 +13,14 @@ import duckdb
 import pyarrow as pa
 
 from ingestion.column_maps import source_map
+from ingestion.raw_schema import outputs
 
 
 def alias_rows(kind: str) -> list[tuple[str, str, str, bool]]:
     """(source kind, raw column, alias, required) for every alias of the source's column map."""
-    from ingestion.rows import _outputs  # the raw columns a map entry fills
-
     smap = source_map(kind)
     return [(kind, name, alias, col.required)
-            for col in smap.columns.values() for name in _outputs(col) for alias in col.aliases]
+            for col in smap.columns.values() for name in outputs(col) for alias in col.aliases]
 
 
 def record_file_headers(con: duckdb.DuckDBPyConnection, kind: str, sha: str, rel_path: str,

@@ -30,26 +30,9 @@ from ingestion.file_columns import record_file_headers
 from ingestion.limits import Limits, size_text
 from ingestion.manifest import ensure_schema, forget_registration, pending, registered_state
 from ingestion.normalize import date_in_text, month_in_text, year_in_text
+from ingestion.raw_schema import LINEAGE, raw_columns
 from ingestion.rows import Parsed, RowError, parse_table, reject_duplicate_keys
 from ingestion.spreadsheet import FileRefused, locate_table, read_grids
-
-LINEAGE = {"file_sha256": "varchar", "sheet": "varchar", "row_number": "integer"}
-_SQL_TYPES = {"int": "bigint", "measure": "double", "ratio": "double", "date": "date", "month": "date",
-              "quarter": "date", "year": "integer"}
-
-
-def raw_columns(smap: SourceMap) -> dict[str, str]:
-    """Canonical raw columns and their SQL types, in column-map order (lineage and extras apart)."""
-    cols: dict[str, str] = {}
-    for col in smap.columns.values():
-        if col.type == "capital":
-            cols.update({f"{col.name}_amount": "double", f"{col.name}_currency": "varchar",
-                         f"{col.name}_cny": "double"})
-            continue
-        cols[col.name] = _SQL_TYPES.get(col.type, "varchar")
-        if col.keep_raw_as:
-            cols[col.keep_raw_as] = "varchar"
-    return cols
 
 
 def raw_ddl(smap: SourceMap) -> str:

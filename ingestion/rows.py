@@ -33,6 +33,7 @@ from ingestion.normalize import (
     CellError,
     clean_text,
 )
+from ingestion.raw_schema import outputs, raw_columns
 from ingestion.spreadsheet import HeaderCell, Table, row_kind, total_level
 from ingestion.uscc import valid_many
 
@@ -128,7 +129,7 @@ class Converter:
         try:
             return self._convert(col, cell, value), None
         except CellError as exc:  # a warning: the value becomes NULL
-            return {name: None for name in _outputs(col)}, str(exc)
+            return {name: None for name in outputs(col)}, str(exc)
 
     def _convert(self, col: Column, cell: HeaderCell, value) -> dict:
         convert = BY_TYPE.get(col.type)
@@ -148,15 +149,7 @@ _ARROW_TYPES = {"varchar": pa.string(), "double": pa.float64(), "bigint": pa.int
                 "integer": pa.int32()}
 
 
-def _outputs(col: Column) -> list[str]:
-    """The canonical raw columns a column map entry fills."""
-    if col.type == "capital":
-        return [f"{col.name}_amount", f"{col.name}_currency", f"{col.name}_cny"]
-    return [col.name] + ([col.keep_raw_as] if col.keep_raw_as else [])
-
-
 def output_types(smap: SourceMap) -> dict[str, pa.DataType]:
-    from ingestion.load import raw_columns  # the raw layer's SQL types are defined there
     return {name: _ARROW_TYPES[sql] for name, sql in raw_columns(smap).items()}
 
 
@@ -402,7 +395,7 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
         column = columns[cell.index]
         as_is = _as_is(col, column, conv.scale.get(col.name))  # values whose conversion is the identity
         slow = range(column.size + 1) if as_is is None else [*np.nonzero(~as_is)[0].tolist(), column.size]
-        values: dict[str, list] = {name: [] for name in _outputs(col)}
+        values: dict[str, list] = {name: [] for name in outputs(col)}
         refusals: dict[int, tuple[str, str]] = {}
         warnings: dict[int, str] = {}
         for u in slow:
@@ -483,7 +476,7 @@ def parse_table(smap: SourceMap, table: Table, period_default, parsed: Parsed) -
     for c in table.cells:
         if c.text and not c.ignored:
             parsed.headers.extend((table.sheet, c.text, name) for name in (
-                _outputs(smap.columns[c.column]) if c.column else [None]))
+                outputs(smap.columns[c.column]) if c.column else [None]))
     for c in table.unknown:
         parsed.warnings.append(Warning_(table.sheet, None, None, c.text, "unknown_column",
                                         f"column '{c.text}' is not in the {smap.source} column map: kept in "

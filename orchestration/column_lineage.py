@@ -51,8 +51,9 @@ from sqlglot.optimizer.scope import build_scope
 from sqlglot.schema import MappingSchema
 
 from ingestion.column_maps import SOURCE_KINDS, source_map
-from ingestion.load import raw_columns, raw_ddl
+from ingestion.load import raw_ddl
 from ingestion.manifest import MANIFEST_DDL
+from ingestion.raw_schema import raw_columns
 
 DIALECT = "duckdb"
 COLUMNS = ("published_table", "published_column", "upstream_table", "upstream_column", "transformation",

@@ -22,8 +22,8 @@ import duckdb
 import yaml
 
 from ingestion.column_maps import source_map
-from ingestion.load import raw_columns
 from ingestion.normalize import squeeze
+from ingestion.raw_schema import raw_columns
 from orchestration.trace.cells import Inbox, cell
 
 RECIPES = Path(__file__).with_name("recipes.yaml")
